@@ -1,0 +1,89 @@
+import { linkSignal, type LinkedSignal } from './abort.ts';
+import { monotonic, type Clock } from './clock.ts';
+import { TributaryError } from './errors.ts';
+
+export interface DeadlineOptions {
+  /** A parent signal (the client's): its abort ends this deadline with the parent's reason. */
+  signal?: AbortSignal;
+  clock?: Clock;
+  /** Used in the abort reason's message. */
+  label?: string;
+}
+
+/** A child budget: a share of what remains (`fraction`), a fixed `ms`, or both (the smaller wins). */
+export interface ChildBudget {
+  ms?: number;
+  fraction?: number;
+  label?: string;
+}
+
+/**
+ * A time budget that only shrinks. Its `signal` aborts when the budget runs out, with a
+ * `deadline_exceeded` TributaryError, or when the parent signal aborts, with the parent's
+ * reason. A child deadline never outlives its parent.
+ *
+ * @example
+ * const deadline = Deadline.after(1500, { signal: request.signal });
+ * try {
+ *   const calls = deadline.child({ fraction: 0.95 }); // leave 5% to merge and serialise
+ *   ...
+ * } finally { deadline.dispose(); }
+ */
+export class Deadline {
+  readonly expiresAt: number;
+  readonly #clock: Clock;
+  readonly #link: LinkedSignal;
+  readonly #timer: ReturnType<typeof setTimeout>;
+
+  private constructor(expiresAt: number, clock: Clock, label: string, parent?: AbortSignal) {
+    this.expiresAt = expiresAt;
+    this.#clock = clock;
+    this.#link = linkSignal(parent);
+    const budget = Math.max(0, Math.round(expiresAt - clock()));
+    this.#timer = setTimeout(() => {
+      this.#link.abort(new TributaryError('deadline_exceeded', `${label} ran out of time`));
+    }, budget);
+  }
+
+  /** A deadline `ms` from now. */
+  static after(ms: number, options: DeadlineOptions = {}): Deadline {
+    if (!(ms >= 0)) throw new RangeError(`deadline must be >= 0 ms, got ${ms}`);
+    const clock = options.clock ?? monotonic;
+    return new Deadline(clock() + ms, clock, options.label ?? `the ${ms} ms deadline`, options.signal);
+  }
+
+  /** Milliseconds left, never below zero. */
+  remaining(): number {
+    return Math.max(0, this.expiresAt - this.#clock());
+  }
+
+  get expired(): boolean {
+    return this.remaining() === 0;
+  }
+
+  /** Aborts when the budget is spent or the parent aborted. */
+  get signal(): AbortSignal {
+    return this.#link.signal;
+  }
+
+  /** A smaller budget inside this one. Dispose it too. */
+  child(budget: ChildBudget): Deadline {
+    const now = this.#clock();
+    let expiresAt = this.expiresAt;
+    if (budget.fraction !== undefined) {
+      if (!(budget.fraction > 0 && budget.fraction <= 1)) {
+        throw new RangeError(`fraction must be in (0, 1], got ${budget.fraction}`);
+      }
+      expiresAt = Math.min(expiresAt, now + this.remaining() * budget.fraction);
+    }
+    if (budget.ms !== undefined) expiresAt = Math.min(expiresAt, now + Math.max(0, budget.ms));
+    const label = budget.label ?? `a ${Math.round(expiresAt - now)} ms budget`;
+    return new Deadline(expiresAt, this.#clock, label, this.signal);
+  }
+
+  /** Clears the timer and unlinks from the parent. Safe to call twice. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#link.dispose();
+  }
+}

@@ -1,0 +1,148 @@
+import { linkSignal, type LinkedSignal } from './abort.ts';
+import { abortReason, cancelled, TributaryError } from './errors.ts';
+import { Semaphore } from './semaphore.ts';
+
+/**
+ * How a task ended: `ok` with its value, `error` (it ran and failed, or was cancelled while
+ * running), or `skipped` (cancelled before it started). Partial failure is data.
+ */
+export type Outcome<T> =
+  | { status: 'ok'; value: T }
+  | { status: 'error'; error: Error }
+  | { status: 'skipped'; reason: TributaryError };
+
+export type Task<T> = (ctx: { signal: AbortSignal }) => Promise<T>;
+
+export interface SpawnOptions {
+  /** A required task that fails cancels every other task of the scope. */
+  required?: boolean;
+  /** Names the task in the cancellation reason given to its siblings. */
+  name?: string;
+}
+
+export interface ScopeOptions {
+  /** The parent signal: its abort cancels every task, and queued tasks never start. */
+  signal?: AbortSignal;
+  /** How many tasks run at once. Default: no limit. */
+  limit?: number;
+}
+
+/**
+ * A structured-concurrency scope: it owns the tasks spawned in it, runs them under a limit,
+ * and turns each into an {@link Outcome}; `spawn()` never rejects. A failed required task
+ * aborts the rest. `join()` returns only once no task is running.
+ *
+ * @example
+ * const scope = new Scope({ signal: deadline.signal, limit: 8 });
+ * try {
+ *   const profile = scope.spawn(({ signal }) => getProfile(signal), { required: true, name: 'profile' });
+ *   const orders = scope.spawn(({ signal }) => getOrders(signal), { name: 'orders' });
+ *   const [p, o] = await Promise.all([profile, orders]);
+ * } finally { await scope.join(); scope.dispose(); }
+ */
+export class Scope {
+  readonly #link: LinkedSignal;
+  readonly #slots: Semaphore | undefined;
+  readonly #running = new Set<Promise<unknown>>();
+  #failure: { name: string; error: Error } | undefined;
+
+  constructor(options: ScopeOptions = {}) {
+    this.#link = linkSignal(options.signal);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    this.#slots = Number.isFinite(limit) ? new Semaphore({ limit, name: 'fan-out scope' }) : undefined;
+  }
+
+  /** Aborts when the parent aborts, a required task fails, or `cancel()` is called. */
+  get signal(): AbortSignal {
+    return this.#link.signal;
+  }
+
+  /** The required task whose failure cancelled the scope, if one did. */
+  get failure(): { name: string; error: Error } | undefined {
+    return this.#failure;
+  }
+
+  /** Tasks running or waiting for a slot. */
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** Cancels every task: running ones see their signal abort, queued ones never start. */
+  cancel(reason: unknown = cancelled('the fan-out was cancelled')): void {
+    this.#link.abort(reason);
+  }
+
+  /** Starts a task (or queues it for a slot) and resolves with its outcome. Never rejects. */
+  spawn<T>(task: Task<T>, options: SpawnOptions = {}): Promise<Outcome<T>> {
+    const outcome = this.#run(task, options);
+    this.#running.add(outcome);
+    void outcome.then(() => this.#running.delete(outcome));
+    return outcome;
+  }
+
+  /** Resolves once every spawned task has settled, including ones spawned while waiting. */
+  async join(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+  }
+
+  /** Unlinks from the parent signal. Call after `join()`. */
+  dispose(): void {
+    this.#link.dispose();
+  }
+
+  async #run<T>(task: Task<T>, options: SpawnOptions): Promise<Outcome<T>> {
+    const signal = this.#link.signal;
+    if (signal.aborted) return { status: 'skipped', reason: abortReason(signal) };
+    let release: (() => void) | undefined;
+    if (this.#slots) {
+      try {
+        release = await this.#slots.acquire(signal);
+      } catch {
+        return { status: 'skipped', reason: abortReason(signal) };
+      }
+    }
+    try {
+      return { status: 'ok', value: await task({ signal }) };
+    } catch (thrown) {
+      const error = classify(thrown, signal);
+      if (options.required && !signal.aborted) {
+        this.#failure = { name: options.name ?? 'a required task', error };
+        this.#link.abort(cancelled(`cancelled because ${this.#failure.name} failed`));
+      }
+      return { status: 'error', error };
+    } finally {
+      release?.();
+    }
+  }
+}
+
+/** A TributaryError keeps its code; anything else thrown after an abort is that abort. */
+function classify(thrown: unknown, signal: AbortSignal): Error {
+  if (thrown instanceof TributaryError) return thrown;
+  if (signal.aborted) return abortReason(signal);
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+export interface GatherTask<T> extends SpawnOptions {
+  run: Task<T>;
+}
+
+/**
+ * Runs tasks concurrently under `limit` and returns one outcome per task, in task order,
+ * once all have settled: asyncio's `gather(..., return_exceptions=True)` with cancellation.
+ *
+ * @example
+ * const [user, recs] = await gather([
+ *   { run: ({ signal }) => getUser(signal), required: true, name: 'user' },
+ *   { run: ({ signal }) => getRecs(signal) },
+ * ], { limit: 8, signal });
+ */
+export async function gather<T>(tasks: readonly GatherTask<T>[], options: ScopeOptions = {}): Promise<Outcome<T>[]> {
+  const scope = new Scope(options);
+  try {
+    return await Promise.all(tasks.map((t) => scope.spawn(t.run, t)));
+  } finally {
+    await scope.join();
+    scope.dispose();
+  }
+}

@@ -1,0 +1,166 @@
+import { TributaryError } from './errors.ts';
+
+export interface SemaphoreOptions {
+  /** How many holders at once. Can be changed later through `limit`. */
+  limit: number;
+  /** Waiters beyond this are rejected at once with code `rejected`. Default: unbounded. */
+  maxQueue?: number;
+  /** A waiter that waits longer than this is rejected with code `rejected`. Default: unbounded. */
+  maxWaitMs?: number;
+  /** Used in messages, e.g. the upstream name. */
+  name?: string;
+}
+
+/** Gives a permit back. Calling it more than once is harmless. */
+export type Release = () => void;
+
+interface Waiter {
+  grant: (release: Release) => void;
+  fail: (reason: unknown) => void;
+  cleanup: () => void;
+}
+
+/**
+ * A FIFO counting semaphore with a bounded queue, a bounded wait, and abort-aware waiters.
+ *
+ * Waiting resolves a promise the caller awaits, so the caller's async context (and with it the
+ * active trace span) is the one its code continues in after the wait.
+ *
+ * @example
+ * const bulkhead = new Semaphore({ limit: 50, maxQueue: 200, name: 'users' });
+ * const body = await bulkhead.execute(({ signal }) => fetchJson(url, signal), requestSignal);
+ */
+export class Semaphore {
+  #limit: number;
+  #active = 0;
+  readonly #queue: Waiter[] = [];
+  readonly #maxQueue: number;
+  readonly #maxWaitMs: number;
+  readonly #name: string;
+
+  constructor(options: SemaphoreOptions) {
+    this.#limit = checkLimit(options.limit);
+    this.#maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
+    this.#maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
+    this.#name = options.name ?? 'semaphore';
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Raising the limit admits waiters at once; lowering it lets current holders finish. */
+  set limit(value: number) {
+    this.#limit = checkLimit(value);
+    this.#drain();
+  }
+
+  /** Permits currently held. */
+  get running(): number {
+    return this.#active;
+  }
+
+  /** Callers waiting for a permit. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Waits for a permit. Rejects with `signal.reason` if the signal aborts while waiting (the
+   * waiter leaves the queue at once), or with a `rejected` TributaryError when the queue is
+   * full or the wait is too long.
+   */
+  acquire(signal?: AbortSignal): Promise<Release> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#active < this.#limit && this.#queue.length === 0) {
+      this.#active++;
+      return Promise.resolve(this.#releaser());
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      return Promise.reject(
+        new TributaryError(
+          'rejected',
+          `${this.#name} is at capacity (${this.#active} running, ${this.#queue.length} waiting)`,
+        ),
+      );
+    }
+    return new Promise<Release>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        this.#remove(waiter);
+        waiter.cleanup();
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        grant: (release) => {
+          waiter.cleanup();
+          resolve(release);
+        },
+        fail: (reason) => {
+          waiter.cleanup();
+          reject(reason);
+        },
+        cleanup: () => {
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      if (Number.isFinite(this.#maxWaitMs)) {
+        timer = setTimeout(() => {
+          this.#remove(waiter);
+          waiter.fail(
+            new TributaryError(
+              'rejected',
+              `${this.#name}: no slot within ${this.#maxWaitMs} ms (${this.#active} running, ${this.#queue.length} waiting)`,
+            ),
+          );
+        }, this.#maxWaitMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(waiter);
+    });
+  }
+
+  /**
+   * Runs `fn` holding a permit, and releases it when `fn` settles, whether it returned,
+   * threw or was aborted.
+   */
+  async execute<T>(fn: (ctx: { signal?: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await fn({ signal });
+    } finally {
+      release();
+    }
+  }
+
+  #releaser(): Release {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      this.#drain();
+    };
+  }
+
+  #drain(): void {
+    while (this.#active < this.#limit && this.#queue.length > 0) {
+      const next = this.#queue.shift() as Waiter;
+      this.#active++;
+      next.grant(this.#releaser());
+    }
+  }
+
+  #remove(waiter: Waiter): void {
+    const index = this.#queue.indexOf(waiter);
+    if (index !== -1) this.#queue.splice(index, 1);
+  }
+}
+
+function checkLimit(value: number): number {
+  if (!(value >= 1) || !(Number.isInteger(value) || value === Number.POSITIVE_INFINITY)) {
+    throw new RangeError(`semaphore limit must be a whole number >= 1, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,35 @@
+import { linkSignal } from './abort.ts';
+import { TributaryError } from './errors.ts';
+
+export interface TimeoutOptions {
+  /** The caller's signal; its abort reaches `fn` with the caller's reason, unchanged. */
+  signal?: AbortSignal;
+  /** Builds the abort reason when the time is up. Default: a `timeout` TributaryError. */
+  reason?: () => unknown;
+}
+
+/**
+ * Runs `fn` with a signal that aborts after `ms`. The timeout is cooperative: it aborts the
+ * work (so a fetch really closes its socket) instead of racing it, and the promise settles
+ * when `fn` does. The abort reason is a `timeout` TributaryError, which a caller's own cancel
+ * (passed through `signal`) never is. The timer is cleared in every path.
+ *
+ * @example
+ * const res = await withTimeout(300, ({ signal }) => fetch(url, { signal }), { signal: request });
+ */
+export async function withTimeout<T>(
+  ms: number,
+  fn: (ctx: { signal: AbortSignal }) => Promise<T>,
+  options: TimeoutOptions = {},
+): Promise<T> {
+  const link = linkSignal(options.signal);
+  const timer = setTimeout(() => {
+    link.abort(options.reason ? options.reason() : new TributaryError('timeout', `timed out after ${ms} ms`));
+  }, ms);
+  try {
+    return await fn({ signal: link.signal });
+  } finally {
+    clearTimeout(timer);
+    link.dispose();
+  }
+}

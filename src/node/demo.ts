@@ -1,0 +1,134 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defineConfig, type TributaryConfigInput } from '../services/config-schema.ts';
+
+/** How many item requests the demo catalog serves at once; the rest wait in its queue. */
+export const CATALOG_CAPACITY = 20;
+
+type Handler = (url: URL, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface DemoUpstreams {
+  urls: { users: string; orders: string; recs: string; catalog: string };
+  /** Most catalog requests the catalog was serving at one time. */
+  catalogPeak(): number;
+  close(): Promise<void>;
+}
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function listen(handler: Handler): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://demo');
+    Promise.resolve(handler(url, req, res)).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/**
+ * Small upstream services for the built-in demo, on loopback ports chosen by the OS:
+ * users (fast), orders (30 ms), recs (too slow: 2 s) and a catalog that serves at most
+ * {@link CATALOG_CAPACITY} requests at a time and queues the rest, like a real rate-limited API.
+ */
+export async function startDemoUpstreams(): Promise<DemoUpstreams> {
+  const users = await listen((url, _req, res) => {
+    const m = /^\/users\/(\d+)$/.exec(url.pathname);
+    const id = m ? Number(m[1]) : 0;
+    if (!m || id < 1 || id > 1000) return json(res, 404, { error: 'no such user' });
+    json(res, 200, { id: String(id), name: `User ${id}`, managerId: id === 1 ? null : String(Math.max(1, Math.floor(id / 2))) });
+  });
+  const orders = await listen(async (url, _req, res) => {
+    await wait(30);
+    const user = url.searchParams.get('user') ?? '0';
+    json(res, 200, [
+      { id: `${user}-1`, total: 42.5 },
+      { id: `${user}-2`, total: 9.99 },
+    ]);
+  });
+  const recs = await listen(async (_url, req, res) => {
+    // Slower than the gateway's timeout for it: the dashboard shows a partial answer.
+    const closed = new Promise<void>((r) => req.socket.once('close', () => r()));
+    await Promise.race([wait(2000), closed]);
+    if (!res.destroyed) json(res, 200, [{ id: 'r1' }]);
+  });
+  let active = 0;
+  let peak = 0;
+  const queue: (() => void)[] = [];
+  const catalog = await listen(async (url, _req, res) => {
+    const m = /^\/items\/([^/]+)$/.exec(url.pathname);
+    if (!m) return json(res, 404, { error: 'not found' });
+    if (active >= CATALOG_CAPACITY) await new Promise<void>((r) => queue.push(r));
+    active++;
+    peak = Math.max(peak, active);
+    try {
+      await wait(25);
+      const id = decodeURIComponent(m[1] as string);
+      json(res, 200, { id, name: `Item ${id}`, price: (id.length * 7) % 100 });
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  });
+  const servers = [users, orders, recs, catalog].map((s) => s.server);
+  return {
+    urls: { users: users.url, orders: orders.url, recs: recs.url, catalog: catalog.url },
+    catalogPeak: () => peak,
+    close: async () => {
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+
+/** The demo config over the demo upstreams. */
+export function demoConfig(urls: DemoUpstreams['urls']): TributaryConfigInput {
+  return defineConfig({
+    upstreams: {
+      users: { baseUrl: urls.users, timeoutMs: 500, maxConcurrency: 50 },
+      orders: { baseUrl: urls.orders, timeoutMs: 500, maxConcurrency: 50 },
+      recs: { baseUrl: urls.recs, timeoutMs: 250, maxConcurrency: 50 },
+      catalog: { baseUrl: urls.catalog, timeoutMs: 1000, maxConcurrency: 100 },
+    },
+    endpoints: [
+      {
+        method: 'GET',
+        path: '/v1/dashboard/:userId',
+        description: 'Profile, orders and recommendations at once; recs is too slow and falls back to [].',
+        deadlineMs: 1500,
+        maxConcurrency: 8,
+        input: { params: { userId: { type: 'string', pattern: '^[0-9]+$' } } },
+        calls: {
+          profile: { upstream: 'users', path: '/users/{params.userId}', required: true },
+          orders: { upstream: 'orders', path: '/orders', query: { user: '{params.userId}' }, timeoutMs: 300 },
+          recs: { upstream: 'recs', path: '/recs/{params.userId}', fallback: [] },
+        },
+      },
+      {
+        method: 'GET',
+        path: '/v1/items',
+        description: 'One catalog call per id, at most maxConcurrency at a time.',
+        deadlineMs: 5000,
+        maxConcurrency: 10,
+        input: { query: { ids: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9-]{1,32}$' }, maxItems: 500, required: true } } },
+        calls: { items: { upstream: 'catalog', path: '/items/{item}', each: '{query.ids}' } },
+      },
+      {
+        method: 'GET',
+        path: '/v1/users/:userId/with-manager',
+        description: 'The manager call waits for the user call and uses its managerId.',
+        deadlineMs: 1500,
+        input: { params: { userId: { type: 'string', pattern: '^[0-9]+$' } } },
+        calls: {
+          user: { upstream: 'users', path: '/users/{params.userId}', required: true },
+          manager: { upstream: 'users', path: '/users/{calls.user.managerId}' },
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,102 @@
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { InvalidInputError, type AggregateResult, type Engine } from '../services/engine.ts';
+import { zodIssues, type InputIssue } from '../services/input-schema.ts';
+import type { CompiledEndpoint } from '../services/plan.ts';
+import { invalidRequest, type AppEnv } from './errors.ts';
+
+export interface EndpointRouteOptions {
+  /** Largest client request body accepted, bytes. */
+  maxRequestBodyBytes: number;
+}
+
+/** One Hono route per compiled endpoint. */
+export function registerEndpoints(
+  app: Hono<AppEnv>,
+  endpoints: readonly CompiledEndpoint[],
+  engine: Engine,
+  options: EndpointRouteOptions,
+): void {
+  for (const endpoint of endpoints) {
+    const limit = bodyLimit({
+      maxSize: options.maxRequestBodyBytes,
+      onError: (c) => invalidRequest(c, [{ field: 'body', message: `larger than ${options.maxRequestBodyBytes} bytes` }]),
+    });
+    app.on(endpoint.method, endpoint.path, limit, async function aggregate(c) {
+      const input = await readInput(c, endpoint);
+      if ('issues' in input) return invalidRequest(c, input.issues);
+      let result: AggregateResult;
+      try {
+        result = await engine.run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal);
+      } catch (error) {
+        if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
+        throw error;
+      }
+      return respond(c, result);
+    });
+  }
+}
+
+/** DESIGN section 2: 200 unless a required call failed; 504 when that failure was time. */
+export function statusOf(result: AggregateResult): 200 | 502 | 504 {
+  if (!result.failed) return 200;
+  return result.failed.code === 'timeout' || result.failed.code === 'deadline_exceeded' ? 504 : 502;
+}
+
+function respond(c: Context<AppEnv>, result: AggregateResult): Response {
+  const body = {
+    data: result.data,
+    errors: result.errors,
+    meta: { complete: result.complete, durationMs: Math.round(result.durationMs) },
+  };
+  return c.json(body, statusOf(result), {
+    'x-aggregate-complete': String(result.complete),
+    'server-timing': `total;dur=${result.durationMs.toFixed(1)}, fanout;dur=${result.fanoutMs.toFixed(1)}`,
+    'cache-control': 'no-store',
+  });
+}
+
+type Parsed = { value: { params: Record<string, unknown>; query: Record<string, unknown>; body?: Record<string, unknown> } } | { issues: InputIssue[] };
+
+async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promise<Parsed> {
+  const issues: InputIssue[] = [];
+  const params = endpoint.input.params.safeParse(c.req.param());
+  if (!params.success) issues.push(...zodIssues(params.error, 'params'));
+
+  const raw: Record<string, unknown> = {};
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    // `?ids=1,2,3` and `?ids=1&ids=2` both make a list; a scalar takes its first value.
+    raw[name] = endpoint.input.arrayQuery.has(name)
+      ? values.flatMap((v) => v.split(',')).filter((v) => v !== '')
+      : values[0];
+  }
+  const query = endpoint.input.query.safeParse(raw);
+  if (!query.success) issues.push(...zodIssues(query.error, 'query'));
+
+  let body: Record<string, unknown> | undefined;
+  if (endpoint.input.body) {
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      issues.push({ field: 'body', message: 'must be a JSON object' });
+    }
+    if (json !== undefined) {
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+        issues.push({ field: 'body', message: 'must be a JSON object' });
+      } else {
+        const parsed = endpoint.input.body.safeParse(json);
+        if (parsed.success) body = parsed.data as Record<string, unknown>;
+        else issues.push(...zodIssues(parsed.error, 'body'));
+      }
+    }
+  }
+  if (issues.length > 0 || !params.success || !query.success) return { issues };
+  return {
+    value: {
+      params: params.data as Record<string, unknown>,
+      query: query.data as Record<string, unknown>,
+      ...(body ? { body } : {}),
+    },
+  };
+}

@@ -1,0 +1,353 @@
+import { Deadline } from '../lib/deadline.ts';
+import { cancelled, TributaryError, type ErrorCode } from '../lib/errors.ts';
+import { monotonic, type Clock } from '../lib/clock.ts';
+import { Scope, type Outcome } from '../lib/scope.ts';
+import type { InputIssue } from './input-schema.ts';
+import type { CompiledCall, CompiledEndpoint, Plan } from './plan.ts';
+import {
+  refsOf,
+  renderBody,
+  renderPath,
+  renderQueryValue,
+  resolveRef,
+  UnsafeValueError,
+  type Ref,
+  type TemplateContext,
+} from './template.ts';
+import { newStats, UpstreamClient, type CallStats, type Fetcher } from './upstream-client.ts';
+
+/** Validated request input, as the route layer hands it over. */
+export interface RequestInput {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body?: Record<string, unknown>;
+  /** The client's headers; only those an upstream's `forwardHeaders` names are sent on. */
+  headers?: Headers;
+}
+
+/** One entry of the response's `errors`. */
+export interface CallError {
+  call: string;
+  upstream: string;
+  code: ErrorCode;
+  message: string;
+  attempts: number;
+  status?: number;
+  /** For `each` calls: the index of the element that failed. */
+  item?: number;
+}
+
+/** Timing of one call (of one element, for `each`), for Server-Timing and traces. */
+export interface CallReport {
+  call: string;
+  upstream: string;
+  item?: number;
+  outcome: 'ok' | 'error' | 'skipped';
+  durationMs: number;
+  waitMs: number;
+}
+
+export interface AggregateResult {
+  /** Keys in declaration order. A failed call holds its fallback, or null. */
+  data: Record<string, unknown>;
+  errors: CallError[];
+  complete: boolean;
+  /** The required call whose failure fails the request, if one did. */
+  failed: { call: string; code: ErrorCode } | undefined;
+  durationMs: number;
+  fanoutMs: number;
+  reports: CallReport[];
+}
+
+/** The request's input would make an unsafe or impossible upstream call. Maps to 400. */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  readonly issues: InputIssue[];
+  constructor(issues: InputIssue[]) {
+    super(`invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+export interface EngineOptions {
+  clock?: Clock;
+  /** Share of the endpoint's deadline given to the calls; the rest is kept to merge and answer. */
+  callBudgetFraction?: number;
+}
+
+/** Header names that describe one hop and are never forwarded, whatever the allowlist says. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host',
+  'content-length', 'proxy-authorization', 'proxy-authenticate',
+]);
+
+type CallResult = { ok: true; value: unknown } | { ok: false };
+
+/**
+ * Runs compiled endpoints: every call of a request inside one {@link Scope}, under the
+ * endpoint's deadline and fan-out limit, each upstream behind its process-wide bulkhead.
+ *
+ * @example
+ * const engine = new Engine(plan, fetch);
+ * const result = await engine.run(plan.endpoints[0], { params: { userId: '42' }, query: {} }, request.signal);
+ */
+export class Engine {
+  readonly clients: Map<string, UpstreamClient>;
+  readonly #clock: Clock;
+  readonly #fraction: number;
+
+  constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
+    this.#clock = options.clock ?? monotonic;
+    this.#fraction = options.callBudgetFraction ?? 0.95;
+    this.clients = new Map([...plan.upstreams].map(([name, u]) => [name, new UpstreamClient(u, fetcher, this.#clock)]));
+  }
+
+  /**
+   * Answers one request. Throws {@link InvalidInputError} before any call starts when the input
+   * cannot be used safely; otherwise resolves with the outcomes, never while a call still runs.
+   */
+  async run(endpoint: CompiledEndpoint, input: RequestInput, signal?: AbortSignal): Promise<AggregateResult> {
+    const started = this.#clock();
+    const base: TemplateContext = { params: input.params, query: input.query, body: input.body ?? {}, calls: {} };
+    checkInput(endpoint, base);
+    const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock });
+    const budget = deadline.child({ fraction: this.#fraction });
+    const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency });
+    const data: Record<string, unknown> = {};
+    const errors: CallError[] = [];
+    const reports: CallReport[] = [];
+    const values: Record<string, unknown> = {};
+    const pending = new Map<string, Promise<CallResult>>();
+    let failed: AggregateResult['failed'];
+    const fail = (call: CompiledCall, code: ErrorCode): void => {
+      failed ??= { call: call.name, code };
+    };
+    const byName = new Map(endpoint.calls.map((c) => [c.name, c]));
+
+    const settle = (call: CompiledCall): Promise<CallResult> => {
+      let promise = pending.get(call.name);
+      if (!promise) {
+        promise = this.#settle(call, {
+          endpoint, input, base, values, scope, budget, data, errors, reports, fail,
+          dependency: (name) => settle(byName.get(name) as CompiledCall),
+        });
+        pending.set(call.name, promise);
+      }
+      return promise;
+    };
+
+    const fanoutStart = this.#clock();
+    try {
+      await Promise.all(endpoint.calls.map(settle));
+    } finally {
+      await scope.join();
+      scope.dispose();
+      budget.dispose();
+      deadline.dispose();
+    }
+    const fanoutMs = this.#clock() - fanoutStart;
+    // Declaration order for `data` and `errors`, whatever order the calls finished in.
+    const ordered: Record<string, unknown> = {};
+    for (const call of endpoint.calls) ordered[call.name] = data[call.name];
+    const order = new Map(endpoint.calls.map((c, i) => [c.name, i]));
+    errors.sort((a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0));
+    if (!failed && scope.failure) {
+      const name = scope.failure.name;
+      failed = { call: name, code: errors.find((e) => e.call === name)?.code ?? 'cancelled' };
+    }
+    return {
+      data: ordered,
+      errors,
+      complete: errors.length === 0,
+      failed,
+      durationMs: this.#clock() - started,
+      fanoutMs,
+      reports,
+    };
+  }
+
+  async #settle(call: CompiledCall, run: RunState): Promise<CallResult> {
+    const { scope, data, errors } = run;
+    const client = this.clients.get(call.upstream.name) as UpstreamClient;
+    const skip = (message: string): CallResult => {
+      data[call.name] = call.fallback ? call.fallback.value : null;
+      errors.push({ call: call.name, upstream: call.upstream.name, code: 'cancelled', message, attempts: 0 });
+      run.reports.push({ call: call.name, upstream: call.upstream.name, outcome: 'skipped', durationMs: 0, waitMs: 0 });
+      if (call.required) {
+        run.fail(call, 'cancelled');
+        scope.cancel(cancelled(`cancelled because ${call.name} could not run`));
+      }
+      return { ok: false };
+    };
+
+    const deps = await Promise.all(call.dependsOn.map(async (name) => [name, await run.dependency(name)] as const));
+    const missing = deps.find(([, r]) => !r.ok);
+    if (missing) return skip(`${call.name} was not started: it needs ${missing[0]}, which failed`);
+    if (scope.signal.aborted) return skip(`${call.name} was not started: ${reasonText(scope.signal)}`);
+    const ctx: TemplateContext = { ...run.base, calls: run.values };
+
+    if (!call.each) {
+      const outcome = await this.#spawn(call, client, ctx, run);
+      return this.#record(call, outcome, run, undefined);
+    }
+
+    const items = resolveRef(call.each, ctx);
+    if (!Array.isArray(items) || items.length > call.maxItems) {
+      const why = Array.isArray(items) ? `has ${items.length} elements, more than ${call.maxItems}` : 'is not an array';
+      const error = new TributaryError('invalid_response', `${call.name}: {${call.each.text}} ${why}`);
+      return this.#record(call, { status: 'error', error }, run, undefined);
+    }
+    const outcomes = await Promise.all(items.map((item) => this.#spawn(call, client, { ...ctx, item }, run)));
+    const list: unknown[] = [];
+    let ok = true;
+    outcomes.forEach((outcome, index) => {
+      const result = this.#record(call, outcome, run, index);
+      list.push(result.ok ? result.value : call.fallback ? call.fallback.value : null);
+      ok &&= result.ok;
+    });
+    data[call.name] = list;
+    if (ok) run.values[call.name] = list;
+    return ok ? { ok: true, value: list } : { ok: false };
+  }
+
+  #spawn(call: CompiledCall, client: UpstreamClient, ctx: TemplateContext, run: RunState): Promise<Outcome<unknown> & { stats: CallStats; durationMs: number }> {
+    const stats = newStats();
+    const start = this.#clock();
+    const label = ctx.item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
+    return run.scope
+      .spawn(
+        async ({ signal }) => {
+          const request = buildRequest(call, ctx, run.input.headers);
+          return client.call({ label, ...request, timeoutMs: call.timeoutMs, signal, deadline: run.budget, stats });
+        },
+        { required: call.required, name: call.name },
+      )
+      .then((outcome) => ({ ...outcome, stats, durationMs: this.#clock() - start }));
+  }
+
+  #record(
+    call: CompiledCall,
+    outcome: Outcome<unknown> & { stats?: CallStats; durationMs?: number },
+    run: RunState,
+    item: number | undefined,
+  ): CallResult {
+    const upstream = call.upstream.name;
+    run.reports.push({
+      call: call.name,
+      upstream,
+      ...(item === undefined ? {} : { item }),
+      outcome: outcome.status,
+      durationMs: outcome.durationMs ?? 0,
+      waitMs: outcome.stats?.waitMs ?? 0,
+    });
+    if (outcome.status === 'ok') {
+      if (item === undefined) {
+        run.data[call.name] = outcome.value;
+        run.values[call.name] = outcome.value;
+      }
+      return { ok: true, value: outcome.value };
+    }
+    const error = outcome.status === 'error' ? outcome.error : outcome.reason;
+    if (!(error instanceof TributaryError)) throw error; // a bug, not an upstream failure: 500
+    const entry: CallError = {
+      call: call.name,
+      upstream,
+      code: error.code,
+      message: error.message,
+      attempts: outcome.stats?.attempts ?? 0,
+    };
+    if (error.status !== undefined) entry.status = error.status;
+    if (item !== undefined) entry.item = item;
+    run.errors.push(entry);
+    if (item === undefined) run.data[call.name] = call.fallback ? call.fallback.value : null;
+    if (call.required && outcome.status === 'error' && error.code !== 'cancelled') run.fail(call, error.code);
+    return { ok: false };
+  }
+}
+
+interface RunState {
+  endpoint: CompiledEndpoint;
+  input: RequestInput;
+  base: TemplateContext;
+  values: Record<string, unknown>;
+  scope: Scope;
+  budget: Deadline;
+  data: Record<string, unknown>;
+  errors: CallError[];
+  reports: CallReport[];
+  fail: (call: CompiledCall, code: ErrorCode) => void;
+  dependency: (name: string) => Promise<CallResult>;
+}
+
+function reasonText(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : 'the request was cancelled';
+}
+
+/** Renders URL, headers and body. A value from another call that is unsafe in a URL fails the call. */
+function buildRequest(call: CompiledCall, ctx: TemplateContext, clientHeaders: Headers | undefined) {
+  let url: URL;
+  try {
+    url = new URL(call.upstream.base + renderPath(call.path, ctx));
+    for (const [key, template] of call.query) {
+      const value = renderQueryValue(template, ctx);
+      if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v);
+      else if (value !== undefined) url.searchParams.append(key, value);
+    }
+  } catch (error) {
+    if (error instanceof UnsafeValueError) throw new TributaryError('invalid_response', `${call.name}: ${error.message}`);
+    throw error;
+  }
+  // Defence in depth: templates encode every value, so this can only fail on a bug.
+  if (url.origin !== call.upstream.origin) throw new Error(`${call.name}: URL left its upstream's origin`);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (clientHeaders && call.upstream.forwardHeaders.size > 0) {
+    for (const name of call.upstream.forwardHeaders) {
+      const value = clientHeaders.get(name);
+      if (value !== null && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+  }
+  Object.assign(headers, call.upstream.headers);
+  let body: string | undefined;
+  if (call.body) {
+    body = JSON.stringify(renderBody(call.body, ctx));
+    headers['content-type'] = 'application/json';
+  }
+  return { method: call.method, url: url.href, headers, ...(body === undefined ? {} : { body }) };
+}
+
+/**
+ * Before anything starts: every value the input puts into a URL must be usable, and every
+ * `each` over the input must fit its limit. Problems are the client's: 400.
+ */
+function checkInput(endpoint: CompiledEndpoint, ctx: TemplateContext): void {
+  const issues: InputIssue[] = [];
+  const fieldOf = (ref: Ref): string => `${ref.source}.${ref.path.join('.')}`;
+  for (const call of endpoint.calls) {
+    if (call.dependsOn.length > 0) continue;
+    let items: unknown[] = [undefined];
+    if (call.each) {
+      const value = resolveRef(call.each, ctx);
+      items = Array.isArray(value) ? value : [];
+      if (items.length > call.maxItems) {
+        issues.push({ field: fieldOf(call.each), message: `at most ${call.maxItems} elements, got ${items.length}` });
+        continue;
+      }
+    }
+    const usesItem = refsOf(call.path).some((r) => r.source === 'item');
+    for (const item of usesItem ? items : items.slice(0, 1)) {
+      try {
+        renderPath(call.path, { ...ctx, item });
+      } catch (error) {
+        if (!(error instanceof UnsafeValueError)) throw error;
+        const field = error.ref.source === 'item' && call.each ? `${fieldOf(call.each)}.${items.indexOf(item)}` : fieldOf(error.ref);
+        issues.push({ field, message: error.message });
+      }
+    }
+  }
+  if (issues.length > 0) throw new InvalidInputError(dedupe(issues));
+}
+
+function dedupe(issues: InputIssue[]): InputIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => !seen.has(i.field + i.message) && seen.add(i.field + i.message));
+}

@@ -1,0 +1,208 @@
+import { abortReason, TributaryError } from '../lib/errors.ts';
+import type { Deadline } from '../lib/deadline.ts';
+import { Semaphore } from '../lib/semaphore.ts';
+import { withTimeout } from '../lib/timeout.ts';
+import { monotonic, type Clock } from '../lib/clock.ts';
+import type { CompiledUpstream } from './plan.ts';
+
+/**
+ * The transport, injected: Node passes undici's fetch over a shared Agent, Workers pass the
+ * platform fetch, tests pass a function.
+ */
+export type Fetcher = (url: string, init: RequestInit & { signal: AbortSignal }) => Promise<Response>;
+
+/** Below this many ms of budget a call is not started: it could not finish anyway. */
+export const MIN_CALL_BUDGET_MS = 5;
+
+export interface UpstreamRequest {
+  /** The call's name, for messages. */
+  label: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /** Aborts on the client leaving, a required sibling failing, or the deadline. */
+  signal: AbortSignal;
+  deadline: Deadline;
+  /** Filled in as the call proceeds; read by the engine (and tracing) whatever the result. */
+  stats: CallStats;
+}
+
+export interface CallStats {
+  /** Requests put on the wire. */
+  attempts: number;
+  /** Time spent waiting for a bulkhead slot. */
+  waitMs: number;
+  status?: number;
+}
+
+export const newStats = (): CallStats => ({ attempts: 0, waitMs: 0 });
+
+/**
+ * Calls one upstream: deadline clamp, bulkhead (shared by every request in the process),
+ * per-try timeout, status check, size-limited JSON body. Every failure is a TributaryError
+ * with a stable code; the response body is always consumed or cancelled before the bulkhead
+ * permit is released.
+ *
+ * @example
+ * const users = new UpstreamClient(plan.upstreams.get('users')!, fetch);
+ * const user = await users.call({ label: 'profile', method: 'GET', url, headers: {}, timeoutMs: 500,
+ *   signal, deadline, stats: newStats() });
+ */
+export class UpstreamClient {
+  readonly upstream: CompiledUpstream;
+  readonly bulkhead: Semaphore;
+  readonly #fetch: Fetcher;
+  readonly #clock: Clock;
+
+  constructor(upstream: CompiledUpstream, fetcher: Fetcher, clock: Clock = monotonic) {
+    this.upstream = upstream;
+    this.#fetch = fetcher;
+    this.#clock = clock;
+    this.bulkhead = new Semaphore({
+      limit: upstream.maxConcurrency,
+      maxQueue: upstream.maxQueue,
+      ...(upstream.maxQueueWaitMs === undefined ? {} : { maxWaitMs: upstream.maxQueueWaitMs }),
+      name: `upstream ${upstream.name}`,
+    });
+  }
+
+  async call(req: UpstreamRequest): Promise<unknown> {
+    const { signal, deadline, stats } = req;
+    try {
+      this.#clamp(req);
+      const waitStart = this.#clock();
+      const release = await this.bulkhead.acquire(signal);
+      stats.waitMs = this.#clock() - waitStart;
+      try {
+        this.#clamp(req);
+        const remaining = deadline.remaining();
+        // When the deadline is nearer than the per-try timeout, the deadline's own abort
+        // (deadline_exceeded) ends the call; a timer would only race it.
+        if (req.timeoutMs >= remaining) return await this.#attempt(req, signal);
+        return await withTimeout(req.timeoutMs, ({ signal: inner }) => this.#attempt(req, inner), {
+          signal,
+          reason: () => new TributaryError('timeout', `${req.label} did not answer within ${req.timeoutMs} ms`),
+        });
+      } finally {
+        release();
+      }
+    } catch (error) {
+      throw this.#normalise(error, req);
+    }
+  }
+
+  #clamp(req: UpstreamRequest): void {
+    if (req.signal.aborted) throw req.signal.reason;
+    const remaining = req.deadline.remaining();
+    if (remaining < MIN_CALL_BUDGET_MS) {
+      throw new TributaryError(
+        'deadline_exceeded',
+        `${req.label} was not started: ${Math.round(remaining)} ms of the request's deadline remained`,
+      );
+    }
+  }
+
+  async #attempt(req: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+    try {
+      return await this.#send(req, signal);
+    } catch (error) {
+      // Whatever a runtime throws on abort (its own AbortError, a socket error), the cause
+      // is the signal's reason: a timeout, the deadline, or a cancel.
+      if (signal.aborted) throw abortReason(signal);
+      throw error;
+    }
+  }
+
+  async #send(req: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+    req.stats.attempts++;
+    const response = await this.#fetch(req.url, {
+      method: req.method,
+      headers: req.headers,
+      ...(req.body === undefined ? {} : { body: req.body }),
+      signal,
+      redirect: 'manual',
+    });
+    req.stats.status = response.status;
+    if (response.status < 200 || response.status > 299) {
+      await discard(response);
+      throw new TributaryError('http_status', `${req.label}: ${this.upstream.name} answered ${response.status}`, {
+        status: response.status,
+      });
+    }
+    const text = await readLimited(response, this.upstream.maxBodyBytes, req.label);
+    if (text.trim() === '') return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new TributaryError('invalid_response', `${req.label}: ${this.upstream.name} did not send valid JSON`);
+    }
+  }
+
+  /** Maps anything thrown to a TributaryError with a message that names the call. */
+  #normalise(error: unknown, req: UpstreamRequest): TributaryError {
+    const reason = error instanceof TributaryError ? error : req.signal.aborted ? abortReason(req.signal) : undefined;
+    if (reason) {
+      if (reason.code === 'deadline_exceeded' && reason === req.signal.reason) {
+        return new TributaryError('deadline_exceeded', `${req.label} did not finish within the request's deadline`, {
+          cause: reason,
+        });
+      }
+      return reason;
+    }
+    const code = networkCode(error);
+    return new TributaryError('network', `${req.label}: could not reach ${this.upstream.name}${code ? ` (${code})` : ''}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Reads at most `limit` bytes of the body as UTF-8; cancels the stream and fails beyond it. */
+async function readLimited(response: Response, limit: number, label: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await discard(response);
+    throw tooLarge(label, limit);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(label, limit);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const decoder = new TextDecoder();
+  return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
+}
+
+const tooLarge = (label: string, limit: number): TributaryError =>
+  new TributaryError('invalid_response', `${label}: response body is larger than ${limit} bytes`);
+
+async function discard(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // The stream may already be broken; there is nothing left to free.
+  }
+}
+
+/** A short, secret-free code for a transport failure: ECONNREFUSED, ECONNRESET, ... */
+function networkCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z_]+$/.test(code)) return code;
+  }
+  return undefined;
+}
