@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { Engine, type EngineOptions } from './services/engine.ts';
+import { createTelemetry, type Telemetry } from './services/telemetry.ts';
+import { serverSpan } from './routes/tracing.ts';
 import type { Plan } from './services/plan.ts';
 import type { Fetcher } from './services/upstream-client.ts';
 import { registerEndpoints } from './routes/endpoints.ts';
@@ -14,6 +16,10 @@ export interface AppDeps {
   engine?: EngineOptions;
   /** Largest client request body, bytes. Default 1 MiB. */
   maxRequestBodyBytes?: number;
+  /** Tracer and instruments. Default: the global ones from `@opentelemetry/api` (no-ops without an SDK). */
+  telemetry?: Telemetry;
+  /** Callers sending this token in `x-tributary-debug` get per-call Server-Timing. Unset: nobody. */
+  debugToken?: string;
   /** Where internal faults are logged. Default: console.error. */
   log?: (message: string, error: unknown) => void;
 }
@@ -31,8 +37,10 @@ export interface App {
  * export default app;
  */
 export function createApp(deps: AppDeps): App {
-  const engine = new Engine(deps.plan, deps.fetcher, deps.engine);
+  const telemetry = deps.telemetry ?? createTelemetry();
+  const engine = new Engine(deps.plan, deps.fetcher, { telemetry, ...deps.engine });
   const app = new Hono<AppEnv>();
+  app.use('*', serverSpan(telemetry.tracer));
   app.use('*', requestId());
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) {
@@ -44,11 +52,15 @@ export function createApp(deps: AppDeps): App {
         maxAge: maxAgeSeconds,
         allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
         exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id'],
+        allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug'],
       }),
     );
   }
   registerHealth(app, deps.plan.endpoints.length);
-  registerEndpoints(app, deps.plan.endpoints, engine, { maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024 });
+  registerEndpoints(app, deps.plan.endpoints, engine, {
+    maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024,
+    debugToken: deps.debugToken,
+  });
   app.notFound(notFound);
   app.onError(onError(deps.log ?? ((message, error) => console.error(message, error))));
   return { app, engine };

@@ -5,6 +5,9 @@
  *   PORT              default 8787
  *   HOST              default 127.0.0.1
  *   TRIBUTARY_GRACE_MS  how long in-flight requests may finish on SIGTERM/SIGINT, default 10000
+ *   TRIBUTARY_DEBUG_TOKEN  callers sending it in `x-tributary-debug` get per-call Server-Timing
+ *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
+ *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +16,9 @@ import { compilePlan, ConfigError, type Plan } from './services/plan.ts';
 import { demoConfig, startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { loadConfigFile } from './node/load-config.ts';
 import { createNodeTransport } from './node/transport.ts';
+import { startNodeTelemetry } from './node/telemetry.ts';
+import { metrics } from '@opentelemetry/api';
+import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -44,8 +50,15 @@ async function main(): Promise<void> {
   }
   const host = env.HOST ?? '127.0.0.1';
   const graceMs = Number(env.TRIBUTARY_GRACE_MS ?? 10_000);
+  // Before the app is built, so its tracer and instruments come from the SDK.
+  const telemetry = startNodeTelemetry(env);
   const transport = createNodeTransport();
-  const { app } = createApp({ plan, fetcher: transport.fetcher });
+  const { app, engine } = createApp({
+    plan,
+    fetcher: transport.fetcher,
+    ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
+  });
+  if (telemetry.enabled) observeBulkheads(engine.clients.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
 
   const server = serve({ fetch: app.fetch, port, hostname: host });
   server.once('error', (error: NodeJS.ErrnoException) => {
@@ -78,6 +91,7 @@ async function main(): Promise<void> {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       }
       await transport.close();
+      await telemetry.shutdown().catch((error: unknown) => console.error('could not flush telemetry:', error));
       await demo?.close();
       process.exit(0);
     });

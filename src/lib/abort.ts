@@ -1,3 +1,5 @@
+import { startTimer } from './timer.ts';
+
 /**
  * A child AbortController linked to an optional parent signal. Aborting the parent aborts
  * the child with the parent's reason, unchanged. `dispose()` removes the listener from the
@@ -39,10 +41,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = (): void => {
-      clearTimeout(timer);
+      cancelTimer();
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
+    const cancelTimer = startTimer(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);

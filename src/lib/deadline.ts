@@ -1,6 +1,7 @@
 import { linkSignal, type LinkedSignal } from './abort.ts';
 import { monotonic, type Clock } from './clock.ts';
 import { TributaryError } from './errors.ts';
+import { startTimer } from './timer.ts';
 
 export interface DeadlineOptions {
   /** A parent signal (the client's): its abort ends this deadline with the parent's reason. */
@@ -33,14 +34,15 @@ export class Deadline {
   readonly expiresAt: number;
   readonly #clock: Clock;
   readonly #link: LinkedSignal;
-  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #cancelTimer: () => void;
 
   private constructor(expiresAt: number, clock: Clock, label: string, parent?: AbortSignal) {
     this.expiresAt = expiresAt;
     this.#clock = clock;
     this.#link = linkSignal(parent);
-    const budget = Math.max(0, Math.round(expiresAt - clock()));
-    this.#timer = setTimeout(() => {
+    // Rounded up: the signal must not abort while remaining() is still above zero.
+    const budget = Math.max(0, Math.ceil(expiresAt - clock()));
+    this.#cancelTimer = startTimer(() => {
       this.#link.abort(new TributaryError('deadline_exceeded', `${label} ran out of time`));
     }, budget);
   }
@@ -83,7 +85,7 @@ export class Deadline {
 
   /** Clears the timer and unlinks from the parent. Safe to call twice. */
   dispose(): void {
-    clearTimeout(this.#timer);
+    this.#cancelTimer();
     this.#link.dispose();
   }
 }

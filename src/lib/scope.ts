@@ -100,6 +100,11 @@ export class Scope {
       } catch {
         return { status: 'skipped', reason: abortReason(signal) };
       }
+      // The slot may have been granted in the same turn the scope was cancelled: don't start.
+      if (signal.aborted) {
+        release();
+        return { status: 'skipped', reason: abortReason(signal) };
+      }
     }
     try {
       return { status: 'ok', value: await task({ signal }) };

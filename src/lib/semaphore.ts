@@ -1,4 +1,5 @@
 import { TributaryError } from './errors.ts';
+import { startTimer } from './timer.ts';
 
 export interface SemaphoreOptions {
   /** How many holders at once. Can be changed later through `limit`. */
@@ -85,7 +86,7 @@ export class Semaphore {
       );
     }
     return new Promise<Release>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer: (() => void) | undefined;
       const onAbort = (): void => {
         this.#remove(waiter);
         waiter.cleanup();
@@ -101,12 +102,12 @@ export class Semaphore {
           reject(reason);
         },
         cleanup: () => {
-          if (timer !== undefined) clearTimeout(timer);
+          cancelTimer?.();
           signal?.removeEventListener('abort', onAbort);
         },
       };
       if (Number.isFinite(this.#maxWaitMs)) {
-        timer = setTimeout(() => {
+        cancelTimer = startTimer(() => {
           this.#remove(waiter);
           waiter.fail(
             new TributaryError(

@@ -1,5 +1,6 @@
 import { linkSignal } from './abort.ts';
 import { TributaryError } from './errors.ts';
+import { startTimer } from './timer.ts';
 
 export interface TimeoutOptions {
   /** The caller's signal; its abort reaches `fn` with the caller's reason, unchanged. */
@@ -23,13 +24,13 @@ export async function withTimeout<T>(
   options: TimeoutOptions = {},
 ): Promise<T> {
   const link = linkSignal(options.signal);
-  const timer = setTimeout(() => {
+  const cancelTimer = startTimer(() => {
     link.abort(options.reason ? options.reason() : new TributaryError('timeout', `timed out after ${ms} ms`));
   }, ms);
   try {
     return await fn({ signal: link.signal });
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     link.dispose();
   }
 }

@@ -8,6 +8,8 @@ import { invalidRequest, type AppEnv } from './errors.ts';
 export interface EndpointRouteOptions {
   /** Largest client request body accepted, bytes. */
   maxRequestBodyBytes: number;
+  /** A caller sending this in `x-tributary-debug` gets per-call Server-Timing entries. */
+  debugToken?: string | undefined;
 }
 
 /** One Hono route per compiled endpoint. */
@@ -23,16 +25,17 @@ export function registerEndpoints(
       onError: (c) => invalidRequest(c, [{ field: 'body', message: `larger than ${options.maxRequestBodyBytes} bytes` }]),
     });
     app.on(endpoint.method, endpoint.path, limit, async function aggregate(c) {
+      c.set('route', endpoint.path);
       const input = await readInput(c, endpoint);
       if ('issues' in input) return invalidRequest(c, input.issues);
       let result: AggregateResult;
       try {
-        result = await engine.run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal);
+        result = await engine.run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal, c.get('traceContext'));
       } catch (error) {
         if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
         throw error;
       }
-      return respond(c, result);
+      return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
     });
   }
 }
@@ -43,7 +46,7 @@ export function statusOf(result: AggregateResult): 200 | 502 | 504 {
   return result.failed.code === 'timeout' || result.failed.code === 'deadline_exceeded' ? 504 : 502;
 }
 
-function respond(c: Context<AppEnv>, result: AggregateResult): Response {
+function respond(c: Context<AppEnv>, result: AggregateResult, trusted: boolean): Response {
   const body = {
     data: result.data,
     errors: result.errors,
@@ -51,7 +54,7 @@ function respond(c: Context<AppEnv>, result: AggregateResult): Response {
   };
   return c.json(body, statusOf(result), {
     'x-aggregate-complete': String(result.complete),
-    'server-timing': `total;dur=${result.durationMs.toFixed(1)}, fanout;dur=${result.fanoutMs.toFixed(1)}`,
+    'server-timing': serverTiming(result, trusted),
     'cache-control': 'no-store',
   });
 }
@@ -99,4 +102,35 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promis
       ...(body ? { body } : {}),
     },
   };
+}
+
+/**
+ * `total` and `fanout` for everyone. Per-call durations and waits (which name the calls and
+ * upstreams) only for a caller that sent the operator's debug token.
+ */
+export function serverTiming(result: AggregateResult, trusted: boolean): string {
+  const entries = [`total;dur=${result.durationMs.toFixed(1)}`, `fanout;dur=${result.fanoutMs.toFixed(1)}`];
+  if (!trusted) return entries.join(', ');
+  const byCall = new Map<string, { upstream: string; dur: number; wait: number; n: number }>();
+  for (const r of result.reports) {
+    const entry = byCall.get(r.call) ?? { upstream: r.upstream, dur: 0, wait: 0, n: 0 };
+    // For `each`, the slowest element is the one that kept the response waiting.
+    entry.dur = Math.max(entry.dur, r.durationMs);
+    entry.wait = Math.max(entry.wait, r.waitMs);
+    entry.n++;
+    byCall.set(r.call, entry);
+  }
+  for (const [call, e] of byCall) {
+    const desc = e.n > 1 ? `${e.upstream} x${e.n}` : e.upstream;
+    entries.push(`call_${call};dur=${e.dur.toFixed(1)};desc="${desc}"`, `wait_${call};dur=${e.wait.toFixed(1)}`);
+  }
+  return entries.join(', ');
+}
+
+/** Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
+function isTrusted(sent: string | undefined, token: string | undefined): boolean {
+  if (!token || sent === undefined || sent.length !== token.length) return false;
+  let diff = 0;
+  for (let i = 0; i < token.length; i++) diff |= sent.charCodeAt(i) ^ token.charCodeAt(i);
+  return diff === 0;
 }

@@ -1,6 +1,16 @@
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
 
-export type AppEnv = { Variables: { requestId: string } };
+import type { Context as TraceContext } from '@opentelemetry/api';
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    /** The SERVER span's context, for the spans of this request. */
+    traceContext: TraceContext;
+    /** The matched route pattern, for span names and `http.route`. */
+    route: string;
+  };
+};
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

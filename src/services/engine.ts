@@ -14,7 +14,9 @@ import {
   type Ref,
   type TemplateContext,
 } from './template.ts';
-import { newStats, UpstreamClient, type CallStats, type Fetcher } from './upstream-client.ts';
+import { newStats, UpstreamClient, type CallStats, type CallTrace, type Fetcher } from './upstream-client.ts';
+import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { createTelemetry, endWithFailure, recordWait, type Telemetry } from './telemetry.ts';
 
 /** Validated request input, as the route layer hands it over. */
 export interface RequestInput {
@@ -71,6 +73,8 @@ export class InvalidInputError extends Error {
 
 export interface EngineOptions {
   clock?: Clock;
+  /** Tracer and instruments; default: the global ones from `@opentelemetry/api`. */
+  telemetry?: Telemetry;
   /** Share of the endpoint's deadline given to the calls; the rest is kept to merge and answer. */
   callBudgetFraction?: number;
 }
@@ -81,7 +85,7 @@ const HOP_BY_HOP = new Set([
   'content-length', 'proxy-authorization', 'proxy-authenticate',
 ]);
 
-type CallResult = { ok: true; value: unknown } | { ok: false };
+type CallResult = { ok: true; value: unknown } | { ok: false; error?: TributaryError };
 
 /**
  * Runs compiled endpoints: every call of a request inside one {@link Scope}, under the
@@ -93,44 +97,54 @@ type CallResult = { ok: true; value: unknown } | { ok: false };
  */
 export class Engine {
   readonly clients: Map<string, UpstreamClient>;
+  readonly telemetry: Telemetry;
   readonly #clock: Clock;
   readonly #fraction: number;
 
   constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
     this.#clock = options.clock ?? monotonic;
     this.#fraction = options.callBudgetFraction ?? 0.95;
+    this.telemetry = options.telemetry ?? createTelemetry();
     this.clients = new Map([...plan.upstreams].map(([name, u]) => [name, new UpstreamClient(u, fetcher, this.#clock)]));
   }
 
   /**
    * Answers one request. Throws {@link InvalidInputError} before any call starts when the input
    * cannot be used safely; otherwise resolves with the outcomes, never while a call still runs.
+   * `parent` is the trace context to hang the `aggregate` span under (default: the active one).
    */
-  async run(endpoint: CompiledEndpoint, input: RequestInput, signal?: AbortSignal): Promise<AggregateResult> {
+  async run(
+    endpoint: CompiledEndpoint,
+    input: RequestInput,
+    signal?: AbortSignal,
+    parent: Context = context.active(),
+  ): Promise<AggregateResult> {
     const started = this.#clock();
     const base: TemplateContext = { params: input.params, query: input.query, body: input.body ?? {}, calls: {} };
     checkInput(endpoint, base);
+    const span = this.telemetry.tracer.startSpan(
+      `aggregate ${endpoint.id}`,
+      { attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
+      parent,
+    );
     const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock });
     const budget = deadline.child({ fraction: this.#fraction });
     const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency });
-    const data: Record<string, unknown> = {};
-    const errors: CallError[] = [];
-    const reports: CallReport[] = [];
-    const values: Record<string, unknown> = {};
     const pending = new Map<string, Promise<CallResult>>();
-    let failed: AggregateResult['failed'];
-    const fail = (call: CompiledCall, code: ErrorCode): void => {
-      failed ??= { call: call.name, code };
-    };
     const byName = new Map(endpoint.calls.map((c) => [c.name, c]));
-
+    const run: RunState = {
+      endpoint, input, base, scope, budget,
+      values: {}, data: {}, errors: [], reports: [],
+      failed: undefined,
+      parent: trace.setSpan(parent, span),
+      active: 0,
+      queued: 0,
+      dependency: (name) => settle(byName.get(name) as CompiledCall),
+    };
     const settle = (call: CompiledCall): Promise<CallResult> => {
       let promise = pending.get(call.name);
       if (!promise) {
-        promise = this.#settle(call, {
-          endpoint, input, base, values, scope, budget, data, errors, reports, fail,
-          dependency: (name) => settle(byName.get(name) as CompiledCall),
-        });
+        promise = this.#settle(call, run);
         pending.set(call.name, promise);
       }
       return promise;
@@ -146,48 +160,82 @@ export class Engine {
       deadline.dispose();
     }
     const fanoutMs = this.#clock() - fanoutStart;
+    const { data, errors } = run;
     // Declaration order for `data` and `errors`, whatever order the calls finished in.
     const ordered: Record<string, unknown> = {};
     for (const call of endpoint.calls) ordered[call.name] = data[call.name];
     const order = new Map(endpoint.calls.map((c, i) => [c.name, i]));
     errors.sort((a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0));
+    let failed = run.failed;
     if (!failed && scope.failure) {
       const name = scope.failure.name;
       failed = { call: name, code: errors.find((e) => e.call === name)?.code ?? 'cancelled' };
     }
-    return {
-      data: ordered,
-      errors,
-      complete: errors.length === 0,
-      failed,
-      durationMs: this.#clock() - started,
-      fanoutMs,
-      reports,
-    };
+    const complete = errors.length === 0;
+    span.setAttributes({
+      'tributary.complete': complete,
+      'tributary.failed': new Set(errors.map((e) => e.call)).size,
+      ...(failed ? { 'tributary.failed_required': failed.call } : {}),
+    });
+    if (signal?.aborted) span.setAttributes({ 'tributary.cancelled': true, 'tributary.cancel_reason': reasonText(signal) });
+    else if (failed) {
+      span.setAttribute('error.type', failed.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `required call ${failed.call} failed` });
+    }
+    span.end();
+    if (!complete) this.telemetry.partialResponses.add(1, { 'tributary.endpoint': endpoint.path });
+    return { data: ordered, errors, complete, failed, durationMs: this.#clock() - started, fanoutMs, reports: run.reports };
   }
 
+  /** Waits for the call's dependencies, then runs it (or each of its elements) in the scope. */
   async #settle(call: CompiledCall, run: RunState): Promise<CallResult> {
+    const deps = await Promise.all(call.dependsOn.map(async (name) => [name, await run.dependency(name)] as const));
+    const { tracer } = this.telemetry;
+    const span = tracer.startSpan(
+      `upstream ${call.name}`,
+      { attributes: { 'tributary.call': call.name, 'upstream.name': call.upstream.name } },
+      run.parent,
+    );
+    const callTrace = trace.setSpan(run.parent, span);
+    let result: CallResult = { ok: false };
+    try {
+      result = await this.#settleCall(call, run, deps, callTrace, span);
+      return result;
+    } finally {
+      const error = result.ok ? undefined : result.error;
+      span.setAttribute('tributary.outcome', result.ok ? 'ok' : error?.code === 'cancelled' ? 'cancelled' : 'error');
+      if (error) endWithFailure(span, error);
+      span.end();
+    }
+  }
+
+  async #settleCall(
+    call: CompiledCall,
+    run: RunState,
+    deps: (readonly [string, CallResult])[],
+    callTrace: Context,
+    span: Span,
+  ): Promise<CallResult> {
     const { scope, data, errors } = run;
     const client = this.clients.get(call.upstream.name) as UpstreamClient;
     const skip = (message: string): CallResult => {
+      const reason = cancelled(message);
       data[call.name] = call.fallback ? call.fallback.value : null;
       errors.push({ call: call.name, upstream: call.upstream.name, code: 'cancelled', message, attempts: 0 });
       run.reports.push({ call: call.name, upstream: call.upstream.name, outcome: 'skipped', durationMs: 0, waitMs: 0 });
       if (call.required) {
-        run.fail(call, 'cancelled');
+        run.failed ??= { call: call.name, code: 'cancelled' };
         scope.cancel(cancelled(`cancelled because ${call.name} could not run`));
       }
-      return { ok: false };
+      return { ok: false, error: reason };
     };
-
-    const deps = await Promise.all(call.dependsOn.map(async (name) => [name, await run.dependency(name)] as const));
     const missing = deps.find(([, r]) => !r.ok);
     if (missing) return skip(`${call.name} was not started: it needs ${missing[0]}, which failed`);
     if (scope.signal.aborted) return skip(`${call.name} was not started: ${reasonText(scope.signal)}`);
     const ctx: TemplateContext = { ...run.base, calls: run.values };
 
     if (!call.each) {
-      const outcome = await this.#spawn(call, client, ctx, run);
+      const outcome = await this.#spawn(call, client, ctx, run, { parent: callTrace, spans: true });
       return this.#record(call, outcome, run, undefined);
     }
 
@@ -197,32 +245,74 @@ export class Engine {
       const error = new TributaryError('invalid_response', `${call.name}: {${call.each.text}} ${why}`);
       return this.#record(call, { status: 'error', error }, run, undefined);
     }
-    const outcomes = await Promise.all(items.map((item) => this.#spawn(call, client, { ...ctx, item }, run)));
+    const traced = Math.min(items.length, this.telemetry.maxItemSpans);
+    span.setAttributes({ 'tributary.items': items.length, 'tributary.items_traced': traced });
+    const outcomes = await Promise.all(
+      items.map((item, index) =>
+        this.#spawn(call, client, { ...ctx, item }, run, { parent: callTrace, spans: index < traced, item: index }),
+      ),
+    );
     const list: unknown[] = [];
-    let ok = true;
+    let firstError: TributaryError | undefined;
+    let failures = 0;
     outcomes.forEach((outcome, index) => {
       const result = this.#record(call, outcome, run, index);
       list.push(result.ok ? result.value : call.fallback ? call.fallback.value : null);
-      ok &&= result.ok;
+      if (!result.ok) failures++;
+      if (!result.ok && !firstError) firstError = result.error;
     });
+    span.setAttribute('tributary.items_failed', failures);
     data[call.name] = list;
-    if (ok) run.values[call.name] = list;
-    return ok ? { ok: true, value: list } : { ok: false };
+    if (failures > 0) return { ok: false, ...(firstError ? { error: firstError } : {}) };
+    run.values[call.name] = list;
+    return { ok: true, value: list };
   }
 
-  #spawn(call: CompiledCall, client: UpstreamClient, ctx: TemplateContext, run: RunState): Promise<Outcome<unknown> & { stats: CallStats; durationMs: number }> {
+  /** Queues one request in the scope; records the wait for a request slot when there was one. */
+  #spawn(
+    call: CompiledCall,
+    client: UpstreamClient,
+    ctx: TemplateContext,
+    run: RunState,
+    where: { parent: Context; spans: boolean; item?: number },
+  ): Promise<Outcome<unknown> & { stats: CallStats; durationMs: number }> {
     const stats = newStats();
-    const start = this.#clock();
+    const queuedAt = this.#clock();
+    // FIFO: this task waits iff the tasks ahead of it (running, or spawned and not yet started)
+    // already fill the limit.
+    const mustWait = run.active + run.queued >= run.endpoint.maxConcurrency;
+    run.queued++;
     const label = ctx.item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
+    const callTrace: CallTrace = { telemetry: this.telemetry, ...where };
     return run.scope
       .spawn(
         async ({ signal }) => {
-          const request = buildRequest(call, ctx, run.input.headers);
-          return client.call({ label, ...request, timeoutMs: call.timeoutMs, signal, deadline: run.budget, stats });
+          run.queued--;
+          run.active++;
+          try {
+            const slotWait = this.#clock() - queuedAt;
+            if (mustWait && where.spans) {
+              recordWait(this.telemetry, where.parent, queuedAt, slotWait, { 'tributary.semaphore': 'request' });
+            }
+            const request = buildRequest(call, ctx, run.input.headers);
+            try {
+              return await client.call({ label, ...request, timeoutMs: call.timeoutMs, signal, deadline: run.budget, stats, trace: callTrace });
+            } finally {
+              stats.waitMs += slotWait;
+            }
+          } finally {
+            run.active--;
+          }
         },
         { required: call.required, name: call.name },
       )
-      .then((outcome) => ({ ...outcome, stats, durationMs: this.#clock() - start }));
+      .then((outcome) => {
+        const durationMs = this.#clock() - queuedAt;
+        const result = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : codeOf(outcome.error);
+        this.telemetry.upstreamDuration.record(durationMs / 1000, { 'upstream.name': call.upstream.name, 'tributary.outcome': result });
+        if (result === 'timeout') this.telemetry.timeouts.add(1, { 'upstream.name': call.upstream.name });
+        return { ...outcome, stats, durationMs };
+      });
   }
 
   #record(
@@ -260,8 +350,10 @@ export class Engine {
     if (item !== undefined) entry.item = item;
     run.errors.push(entry);
     if (item === undefined) run.data[call.name] = call.fallback ? call.fallback.value : null;
-    if (call.required && outcome.status === 'error' && error.code !== 'cancelled') run.fail(call, error.code);
-    return { ok: false };
+    if (call.required && outcome.status === 'error' && error.code !== 'cancelled') {
+      run.failed ??= { call: call.name, code: error.code };
+    }
+    return { ok: false, error };
   }
 }
 
@@ -275,8 +367,17 @@ interface RunState {
   data: Record<string, unknown>;
   errors: CallError[];
   reports: CallReport[];
-  fail: (call: CompiledCall, code: ErrorCode) => void;
+  failed: AggregateResult['failed'];
+  /** The `aggregate` span's context. */
+  parent: Context;
+  /** Tasks running, and spawned but not yet started: to tell whether a new one will wait. */
+  active: number;
+  queued: number;
   dependency: (name: string) => Promise<CallResult>;
+}
+
+function codeOf(error: Error): string {
+  return error instanceof TributaryError ? error.code : 'internal';
 }
 
 function reasonText(signal: AbortSignal): string {

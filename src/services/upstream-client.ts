@@ -4,6 +4,8 @@ import { Semaphore } from '../lib/semaphore.ts';
 import { withTimeout } from '../lib/timeout.ts';
 import { monotonic, type Clock } from '../lib/clock.ts';
 import type { CompiledUpstream } from './plan.ts';
+import { propagation, SpanKind, trace, type Context } from '@opentelemetry/api';
+import { endWithFailure, recordWait, redactUrl, type Telemetry } from './telemetry.ts';
 
 /**
  * The transport, injected: Node passes undici's fetch over a shared Agent, Workers pass the
@@ -27,6 +29,17 @@ export interface UpstreamRequest {
   deadline: Deadline;
   /** Filled in as the call proceeds; read by the engine (and tracing) whatever the result. */
   stats: CallStats;
+  /** Where this call's spans go. Without it, no spans (the traceparent is still sent if given). */
+  trace?: CallTrace;
+}
+
+export interface CallTrace {
+  telemetry: Telemetry;
+  /** The `upstream <call>` span's context. */
+  parent: Context;
+  /** False for `each` elements past the span cap: send the traceparent, record no spans. */
+  spans: boolean;
+  item?: number;
 }
 
 export interface CallStats {
@@ -73,8 +86,15 @@ export class UpstreamClient {
     try {
       this.#clamp(req);
       const waitStart = this.#clock();
+      const mustWait = this.bulkhead.running >= this.bulkhead.limit || this.bulkhead.waiting > 0;
       const release = await this.bulkhead.acquire(signal);
       stats.waitMs = this.#clock() - waitStart;
+      if (mustWait && req.trace?.spans) {
+        recordWait(req.trace.telemetry, req.trace.parent, waitStart, stats.waitMs, {
+          'tributary.semaphore': 'upstream',
+          'upstream.name': this.upstream.name,
+        });
+      }
       try {
         this.#clamp(req);
         const remaining = deadline.remaining();
@@ -104,22 +124,53 @@ export class UpstreamClient {
     }
   }
 
+  /** One request on the wire, with its CLIENT span and the traceparent header. */
   async #attempt(req: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+    const headers = { ...req.headers };
+    const tracing = req.trace;
+    const span = tracing?.spans
+      ? tracing.telemetry.tracer.startSpan(
+          req.method,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'http.request.method': req.method,
+              'url.full': redactUrl(req.url),
+              'server.address': new URL(req.url).hostname,
+              'server.port': Number(new URL(req.url).port) || (req.url.startsWith('https:') ? 443 : 80),
+              'upstream.name': this.upstream.name,
+              ...(req.stats.attempts > 0 ? { 'http.request.resend_count': req.stats.attempts } : {}),
+              ...(tracing.item === undefined ? {} : { 'tributary.item': tracing.item }),
+            },
+          },
+          tracing.parent,
+        )
+      : undefined;
+    if (tracing) propagation.inject(span ? trace.setSpan(tracing.parent, span) : tracing.parent, headers);
     try {
-      return await this.#send(req, signal);
-    } catch (error) {
+      const value = await this.#send(req, headers, signal);
+      if (span && req.stats.status !== undefined) span.setAttribute('http.response.status_code', req.stats.status);
+      return value;
+    } catch (thrown) {
       // Whatever a runtime throws on abort (its own AbortError, a socket error), the cause
       // is the signal's reason: a timeout, the deadline, or a cancel.
-      if (signal.aborted) throw abortReason(signal);
+      const error = signal.aborted ? abortReason(signal) : thrown;
+      if (span) {
+        if (req.stats.status !== undefined) span.setAttribute('http.response.status_code', req.stats.status);
+        const failure = error instanceof TributaryError ? error : this.#normalise(error, req);
+        endWithFailure(span, failure);
+      }
       throw error;
+    } finally {
+      span?.end();
     }
   }
 
-  async #send(req: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+  async #send(req: UpstreamRequest, headers: Record<string, string>, signal: AbortSignal): Promise<unknown> {
     req.stats.attempts++;
     const response = await this.#fetch(req.url, {
       method: req.method,
-      headers: req.headers,
+      headers,
       ...(req.body === undefined ? {} : { body: req.body }),
       signal,
       redirect: 'manual',

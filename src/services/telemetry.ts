@@ -1,0 +1,138 @@
+import {
+  metrics,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { TributaryError } from '../lib/errors.ts';
+
+/**
+ * Tracer and instruments, from `@opentelemetry/api` only: with no SDK registered they are
+ * no-ops, so tracing costs nothing when nobody exports. Node and Workers register their SDKs.
+ */
+export interface Telemetry {
+  tracer: Tracer;
+  meter: Meter;
+  upstreamDuration: Histogram;
+  semaphoreWait: Histogram;
+  timeouts: Counter;
+  partialResponses: Counter;
+  /** `each` calls get spans for this many elements; the rest run untraced (counted on the call span). */
+  maxItemSpans: number;
+}
+
+export interface TelemetryOptions {
+  tracer?: Tracer;
+  meter?: Meter;
+  maxItemSpans?: number;
+}
+
+export const INSTRUMENTATION_SCOPE = 'tributary';
+
+export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
+  const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION_SCOPE);
+  return {
+    tracer: options.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE),
+    meter,
+    upstreamDuration: meter.createHistogram('tributary.upstream.duration', {
+      description: 'Duration of one upstream call, from queueing to its last byte, by outcome',
+      unit: 's',
+    }),
+    semaphoreWait: meter.createHistogram('tributary.semaphore.wait', {
+      description: 'Time a call waited for a slot (the request limit or the upstream bulkhead)',
+      unit: 's',
+    }),
+    timeouts: meter.createCounter('tributary.upstream.timeouts', { description: 'Upstream calls that timed out' }),
+    partialResponses: meter.createCounter('tributary.responses.partial', {
+      description: 'Responses in which at least one call failed',
+    }),
+    maxItemSpans: options.maxItemSpans ?? 50,
+  };
+}
+
+/**
+ * The low-cardinality `error.type` for a failure: `timeout`, `deadline_exceeded`, the HTTP
+ * status for `http_status` (`503`), `network`, ...
+ */
+export function errorType(error: TributaryError): string {
+  return error.code === 'http_status' && error.status !== undefined ? String(error.status) : error.code;
+}
+
+/**
+ * Ends a span with a failure: an error status for real failures, but a cancel (the client
+ * left, a required sibling failed) is marked as cancelled and is not an error.
+ */
+export function endWithFailure(span: Span, error: TributaryError): void {
+  if (error.code === 'cancelled') {
+    span.setAttributes({ 'tributary.cancelled': true, 'tributary.cancel_reason': error.message });
+  } else {
+    span.setAttribute('error.type', errorType(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  }
+}
+
+/** A span for time already spent waiting, recorded only when there was a wait. */
+export function recordWait(
+  telemetry: Telemetry,
+  parent: Context,
+  startTime: number,
+  waitMs: number,
+  attributes: Attributes,
+): void {
+  telemetry.semaphoreWait.record(waitMs / 1000, attributes);
+  const span = telemetry.tracer.startSpan(
+    'semaphore.acquire',
+    { kind: SpanKind.INTERNAL, startTime, attributes: { ...attributes, 'tributary.wait_ms': waitMs } },
+    parent,
+  );
+  span.end(startTime + waitMs);
+}
+
+const SECRET_QUERY = /(token|key|secret|passw|sig|auth|credential|session|code)/i;
+
+/** `url.full` without credentials or secret-looking query values. */
+export function redactUrl(href: string): string {
+  const url = new URL(href);
+  url.username = '';
+  url.password = '';
+  for (const key of [...new Set(url.searchParams.keys())]) {
+    if (SECRET_QUERY.test(key)) url.searchParams.set(key, 'REDACTED');
+  }
+  return url.href;
+}
+
+/** What the bulkhead gauges read: a name and a semaphore's counts. */
+export interface BulkheadView {
+  upstream: { name: string };
+  bulkhead: { running: number; waiting: number };
+}
+
+/**
+ * In-flight and queued gauges per upstream, read from the process-wide bulkheads. Register
+ * once per process (Node); on Workers bulkheads live for one request, so there is nothing to watch.
+ */
+export function observeBulkheads(clients: Iterable<BulkheadView>, meter: Meter): void {
+  const list = [...clients];
+  const inFlight = meter.createObservableGauge('tributary.upstream.in_flight', {
+    description: 'Calls holding a bulkhead slot, per upstream',
+  });
+  const queued = meter.createObservableGauge('tributary.upstream.queued', {
+    description: 'Calls waiting for a bulkhead slot, per upstream',
+  });
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const c of list) {
+        result.observe(inFlight, c.bulkhead.running, { 'upstream.name': c.upstream.name });
+        result.observe(queued, c.bulkhead.waiting, { 'upstream.name': c.upstream.name });
+      }
+    },
+    [inFlight, queued],
+  );
+}
