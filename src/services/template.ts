@@ -110,6 +110,9 @@ export function renderPath(template: Template, ctx: TemplateContext): string {
     if (text === '' || text === '.' || text === '..') {
       throw new UnsafeValueError(part, `{${part.text}} is ${JSON.stringify(text)}, which is not a usable path segment`);
     }
+    if (!text.isWellFormed()) {
+      throw new UnsafeValueError(part, `{${part.text}} is not well-formed Unicode text`);
+    }
     out += encodeURIComponent(text);
   }
   return out;
