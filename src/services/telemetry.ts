@@ -36,6 +36,9 @@ export interface TelemetryOptions {
 
 export const INSTRUMENTATION_SCOPE = 'tributary';
 
+/** Seconds, from a fast loopback call to a slow deadline. */
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION_SCOPE);
   return {
@@ -44,10 +47,12 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     upstreamDuration: meter.createHistogram('tributary.upstream.duration', {
       description: 'Duration of one upstream call, from queueing to its last byte, by outcome',
       unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     }),
     semaphoreWait: meter.createHistogram('tributary.semaphore.wait', {
       description: 'Time a call waited for a slot (the request limit or the upstream bulkhead)',
       unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     }),
     timeouts: meter.createCounter('tributary.upstream.timeouts', { description: 'Upstream calls that timed out' }),
     partialResponses: meter.createCounter('tributary.responses.partial', {
