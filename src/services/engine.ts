@@ -1,5 +1,5 @@
 import { Deadline } from '../lib/deadline.ts';
-import { cancelled, TributaryError, type ErrorCode } from '../lib/errors.ts';
+import { abortReason, cancelled, TributaryError, type ErrorCode } from '../lib/errors.ts';
 import { monotonic, type Clock } from '../lib/clock.ts';
 import { Scope, type Outcome } from '../lib/scope.ts';
 import type { InputIssue } from './input-schema.ts';
@@ -218,20 +218,29 @@ export class Engine {
   ): Promise<CallResult> {
     const { scope, data, errors } = run;
     const client = this.clients.get(call.upstream.name) as UpstreamClient;
-    const skip = (message: string): CallResult => {
+    /** Not started. `cause` is why: a failed dependency's error, or the scope's abort reason. */
+    const skip = (message: string, cause: TributaryError | undefined): CallResult => {
       const reason = cancelled(message);
       data[call.name] = call.fallback ? call.fallback.value : null;
       errors.push({ call: call.name, upstream: call.upstream.name, code: 'cancelled', message, attempts: 0 });
       run.reports.push({ call: call.name, upstream: call.upstream.name, outcome: 'skipped', durationMs: 0, waitMs: 0 });
       if (call.required) {
-        run.failed ??= { call: call.name, code: 'cancelled' };
+        // A required call that could not run fails the request; when time was the root cause
+        // (a dependency timed out, the deadline passed) the answer is 504, not 502.
+        const timeBound = cause && (cause.code === 'timeout' || cause.code === 'deadline_exceeded');
+        run.failed ??= { call: call.name, code: timeBound ? cause.code : 'cancelled' };
         scope.cancel(cancelled(`cancelled because ${call.name} could not run`));
       }
       return { ok: false, error: reason };
     };
     const missing = deps.find(([, r]) => !r.ok);
-    if (missing) return skip(`${call.name} was not started: it needs ${missing[0]}, which failed`);
-    if (scope.signal.aborted) return skip(`${call.name} was not started: ${reasonText(scope.signal)}`);
+    if (missing) {
+      const cause = missing[1].ok ? undefined : missing[1].error;
+      return skip(`${call.name} was not started: it needs ${missing[0]}, which failed`, cause);
+    }
+    if (scope.signal.aborted) {
+      return skip(`${call.name} was not started: ${reasonText(scope.signal)}`, abortReason(scope.signal));
+    }
     const ctx: TemplateContext = { ...run.base, calls: run.values };
 
     if (!call.each) {
@@ -239,7 +248,9 @@ export class Engine {
       return this.#record(call, outcome, run, undefined);
     }
 
-    const items = resolveRef(call.each, ctx);
+    let items = resolveRef(call.each, ctx);
+    // An optional input list the client left out is an empty list, not a failure.
+    if (items == null && call.each.source !== 'calls') items = [];
     if (!Array.isArray(items) || items.length > call.maxItems) {
       const why = Array.isArray(items) ? `has ${items.length} elements, more than ${call.maxItems}` : 'is not an array';
       const error = new TributaryError('invalid_response', `${call.name}: {${call.each.text}} ${why}`);
@@ -350,9 +361,9 @@ export class Engine {
     if (item !== undefined) entry.item = item;
     run.errors.push(entry);
     if (item === undefined) run.data[call.name] = call.fallback ? call.fallback.value : null;
-    if (call.required && outcome.status === 'error' && error.code !== 'cancelled') {
-      run.failed ??= { call: call.name, code: error.code };
-    }
+    // A required call that failed, or never started because the deadline passed while it was
+    // queued, fails the request. A plain cancel was caused by something else, recorded already.
+    if (call.required && error.code !== 'cancelled') run.failed ??= { call: call.name, code: error.code };
     return { ok: false, error };
   }
 }
@@ -435,12 +446,12 @@ function checkInput(endpoint: CompiledEndpoint, ctx: TemplateContext): void {
       }
     }
     const usesItem = refsOf(call.path).some((r) => r.source === 'item');
-    for (const item of usesItem ? items : items.slice(0, 1)) {
+    for (const [index, item] of (usesItem ? items : items.slice(0, 1)).entries()) {
       try {
         renderPath(call.path, { ...ctx, item });
       } catch (error) {
         if (!(error instanceof UnsafeValueError)) throw error;
-        const field = error.ref.source === 'item' && call.each ? `${fieldOf(call.each)}.${items.indexOf(item)}` : fieldOf(error.ref);
+        const field = error.ref.source === 'item' && call.each ? `${fieldOf(call.each)}.${index}` : fieldOf(error.ref);
         issues.push({ field, message: error.message });
       }
     }

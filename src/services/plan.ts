@@ -105,8 +105,10 @@ export function compilePlan(raw: unknown, env: Env = {}): Plan {
   const seen = new Set<string>();
   for (const endpoint of config.endpoints) {
     const id = `${endpoint.method} ${endpoint.path}`;
-    if (seen.has(id)) issues.push(`endpoint ${id}: declared twice`);
-    seen.add(id);
+    // `/y/:a` and `/y/:b` are the same route: the router would only ever reach the first.
+    const shape = `${endpoint.method} ${endpoint.path.replace(/:[A-Za-z0-9_]+/g, ':')}`;
+    if (seen.has(shape)) issues.push(`endpoint ${id}: declared twice (another endpoint has the same method and path)`);
+    seen.add(shape);
     const compiled = compileEndpoint(endpoint, `endpoint ${id}`, config.upstreams, upstreams, issues);
     if (compiled) endpoints.push(compiled);
   }

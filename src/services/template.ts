@@ -183,10 +183,16 @@ export function renderBody(body: BodyTemplate, ctx: TemplateContext): unknown {
       const sole = soleRef(body.template);
       if (sole) return resolveRef(sole, ctx) ?? null;
       return body.template
-        .map((p) => (typeof p === 'string' ? p : String(resolveRef(p, ctx) ?? '')))
+        .map((p) => (typeof p === 'string' ? p : textOf(resolveRef(p, ctx))))
         .join('');
     }
   }
+}
+
+/** A value inside mixed text: scalars as themselves, objects and arrays as JSON. */
+function textOf(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 function isScalar(value: unknown): value is string | number | boolean {

@@ -1,0 +1,314 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Deadline } from '../../src/lib/deadline.ts';
+import { cancelled, TributaryError } from '../../src/lib/errors.ts';
+import { newStats, UpstreamClient, type UpstreamRequest } from '../../src/services/upstream-client.ts';
+import { fakeFetcher, json, streamed } from './fake-fetcher.ts';
+import { upstreamOf } from './fixtures.ts';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const deadlines: Deadline[] = [];
+afterEach(() => {
+  for (const d of deadlines.splice(0)) d.dispose();
+});
+
+function request(over: Partial<UpstreamRequest> = {}): UpstreamRequest {
+  const deadline = over.deadline ?? Deadline.after(5000);
+  deadlines.push(deadline);
+  return {
+    label: 'orders',
+    method: 'GET',
+    url: 'http://users.test/orders?user=42',
+    headers: { accept: 'application/json' },
+    timeoutMs: 1000,
+    signal: deadline.signal,
+    deadline,
+    stats: newStats(),
+    ...over,
+  };
+}
+
+/** The error a call rejected with (fails the test if it resolved). */
+async function failure(promise: Promise<unknown>): Promise<TributaryError> {
+  const result = await promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.value)}`);
+  expect(result.error).toBeInstanceOf(TributaryError);
+  return result.error as TributaryError;
+}
+
+describe('UpstreamClient: answers', () => {
+  it('returns the parsed JSON and records the attempt', async () => {
+    const fake = fakeFetcher(() => json({ id: 42 }));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const req = request({ method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+    await expect(client.call(req)).resolves.toEqual({ id: 42 });
+    expect(req.stats).toMatchObject({ attempts: 1, status: 200 });
+    const [call] = fake.calls;
+    expect(call?.method).toBe('POST');
+    expect(call?.body).toBe('{"a":1}');
+    expect(call?.headers.get('content-type')).toBe('application/json');
+    expect(fake.allBodiesReleased()).toBe(true);
+  });
+
+  it('an empty 2xx body is null', async () => {
+    const fake = fakeFetcher(() => new Response(null, { status: 204 }));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    await expect(client.call(request())).resolves.toBeNull();
+  });
+
+  it.each([500, 503, 404, 302])('status %i -> http_status with the status, body cancelled', async (status) => {
+    const fake = fakeFetcher(() => json({ error: 'nope' }, status, status === 302 ? { location: 'http://evil.test/' } : {}));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('http_status');
+    expect(error.status).toBe(status);
+    expect(error.message).toBe(`orders: users answered ${status}`);
+    expect(fake.bodies[0]?.cancelled).toBe(true);
+    // Redirects are not followed to another host.
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('invalid JSON -> invalid_response, body consumed', async () => {
+    const fake = fakeFetcher(() => new Response('<html>oops</html>', { status: 200 }));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toBe('orders: users did not send valid JSON');
+    expect(fake.allBodiesReleased()).toBe(true);
+  });
+
+  it('a streamed body over maxBodyBytes -> invalid_response, stream cancelled before the end', async () => {
+    const fake = fakeFetcher(() => streamed(1024, 1000));
+    const client = new UpstreamClient(upstreamOf({ maxBodyBytes: 4096 }), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toBe('orders: response body is larger than 4096 bytes');
+    expect(fake.bodies[0]?.cancelled).toBe(true);
+    expect(fake.bodies[0]?.drained).toBe(false);
+    expect(fake.bodies[0]?.pulls).toBeLessThan(10);
+  });
+
+  it('a declared content-length over the limit is refused without reading the body', async () => {
+    const fake = fakeFetcher(() => new Response('x'.repeat(100), { headers: { 'content-length': '2000000' } }));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toContain('larger than 1048576 bytes');
+    expect(fake.bodies[0]).toMatchObject({ cancelled: true, pulls: 0 });
+  });
+
+  it('a body at exactly the limit is accepted', async () => {
+    const text = JSON.stringify('y'.repeat(98));
+    expect(text.length).toBe(100);
+    const fake = fakeFetcher(() => new Response(text));
+    const client = new UpstreamClient(upstreamOf({ maxBodyBytes: 100 }), fake.fetcher);
+    await expect(client.call(request())).resolves.toBe('y'.repeat(98));
+  });
+});
+
+describe('UpstreamClient: failures', () => {
+  it('a TypeError from fetch -> network, with the cause code and no URL', async () => {
+    const fake = fakeFetcher(() => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:80'), { code: 'ECONNREFUSED' }) });
+    });
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('network');
+    expect(error.message).toBe('orders: could not reach users (ECONNREFUSED)');
+  });
+
+  it('a body that breaks mid-stream -> network', async () => {
+    let pulled = 0;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled++ === 0) controller.enqueue(new TextEncoder().encode('{"a":'));
+        else controller.error(Object.assign(new Error('other side closed'), { code: 'ECONNRESET' }));
+      },
+    });
+    const fake = fakeFetcher(() => new Response(broken));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('network');
+    expect(error.message).toContain('ECONNRESET');
+  });
+
+  it('per-try timeout -> timeout "<call> did not answer within N ms", and the fetch is aborted', async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const promise = failure(client.call(request({ timeoutMs: 100 })));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(fake.calls[0]?.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const error = await promise;
+    expect(error.code).toBe('timeout');
+    expect(error.message).toBe('orders did not answer within 100 ms');
+    expect(fake.calls[0]?.signal.aborted).toBe(true);
+    expect(fake.calls[0]?.abortReason).toBe(error);
+    expect(vi.getTimerCount()).toBe(1); // only the test's own deadline timer is left
+  });
+
+  it('the deadline, when nearer than the timeout, ends the call as deadline_exceeded', async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const deadline = Deadline.after(200);
+    const promise = failure(client.call(request({ deadline, signal: deadline.signal, timeoutMs: 1000 })));
+    await vi.advanceTimersByTimeAsync(200);
+    const error = await promise;
+    expect(error.code).toBe('deadline_exceeded');
+    expect(error.message).toBe("orders did not finish within the request's deadline");
+    expect(fake.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('too little budget left: deadline_exceeded without calling', async () => {
+    const fake = fakeFetcher(() => json({}));
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const deadline = Deadline.after(3);
+    const error = await failure(client.call(request({ deadline, signal: deadline.signal })));
+    expect(error.code).toBe('deadline_exceeded');
+    expect(error.message).toMatch(/orders was not started/);
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it("a caller's cancel aborts the fetch with the caller's reason, not a timeout", async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const controller = new AbortController();
+    const promise = failure(client.call(request({ signal: controller.signal })));
+    await vi.advanceTimersByTimeAsync(10);
+    const reason = cancelled('the client went away');
+    controller.abort(reason);
+    const error = await promise;
+    expect(error).toBe(reason);
+    expect(fake.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('a foreign throw (a body getter that throws) still becomes a TributaryError', async () => {
+    const client = new UpstreamClient(upstreamOf(), async () => {
+      const response = new Response('{}');
+      Object.defineProperty(response, 'body', {
+        get() {
+          throw new Error('boom');
+        },
+      });
+      return response;
+    });
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('network');
+    expect(error.message).toBe('orders: could not reach users');
+  });
+});
+
+describe('UpstreamClient: bulkhead', () => {
+  it('never has more than maxConcurrency calls in flight; queued calls run in order', async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 2 }), fake.fetcher);
+    const results = Array.from({ length: 5 }, (_, i) => client.call(request({ url: `http://users.test/n/${i}` })));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.calls.map((c) => c.path)).toEqual(['/n/0', '/n/1']);
+    expect(client.bulkhead.waiting).toBe(3);
+    for (let i = 0; i < 5; i++) {
+      fake.calls[i]?.respond(json(i));
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    await expect(Promise.all(results)).resolves.toEqual([0, 1, 2, 3, 4]);
+    expect(fake.calls.map((c) => c.path)).toEqual(['/n/0', '/n/1', '/n/2', '/n/3', '/n/4']);
+    expect(fake.peak()).toBe(2);
+  });
+
+  it('the permit is released only once the body has been read', async () => {
+    let finishBody!: () => void;
+    const slowBody = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"slow":'));
+        finishBody = () => {
+          controller.enqueue(new TextEncoder().encode('true}'));
+          controller.close();
+        };
+      },
+    });
+    const fake = fakeFetcher((call) => (call.index === 0 ? new Response(slowBody) : json({ fast: true })));
+    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1 }), fake.fetcher);
+    const first = client.call(request());
+    const second = client.call(request());
+    await vi.advanceTimersByTimeAsync(0);
+    // Headers arrived for the first call, its body has not: the second still waits.
+    expect(fake.calls).toHaveLength(1);
+    finishBody();
+    await expect(first).resolves.toEqual({ slow: true });
+    await expect(second).resolves.toEqual({ fast: true });
+    expect(fake.calls).toHaveLength(2);
+  });
+
+  it('a full queue rejects at once with code rejected, without calling', async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1, maxQueue: 1 }), fake.fetcher);
+    const running = client.call(request());
+    const queued = client.call(request());
+    const error = await failure(client.call(request({ label: 'third' })));
+    expect(error.code).toBe('rejected');
+    expect(error.message).toMatch(/upstream users is at capacity \(1 running, 1 waiting\)/);
+    expect(fake.calls).toHaveLength(1);
+    fake.calls[0]?.respond(json(1));
+    await vi.advanceTimersByTimeAsync(0);
+    fake.calls[1]?.respond(json(2));
+    await expect(Promise.all([running, queued])).resolves.toEqual([1, 2]);
+  });
+
+  it('maxQueueWaitMs bounds the wait for a slot', async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1, maxQueueWaitMs: 50 }), fake.fetcher);
+    const running = client.call(request());
+    const waiting = failure(client.call(request()));
+    await vi.advanceTimersByTimeAsync(50);
+    const error = await waiting;
+    expect(error.code).toBe('rejected');
+    expect(error.message).toMatch(/no slot within 50 ms/);
+    fake.calls[0]?.respond(json(1));
+    await expect(running).resolves.toBe(1);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('an aborted waiter leaves the queue at once and never reaches the upstream', async () => {
+    const fake = fakeFetcher();
+    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1 }), fake.fetcher);
+    const controller = new AbortController();
+    const running = client.call(request());
+    const leaving = failure(client.call(request({ signal: controller.signal })));
+    const next = client.call(request({ url: 'http://users.test/next' }));
+    await vi.advanceTimersByTimeAsync(0);
+    controller.abort(cancelled('client left'));
+    expect((await leaving).code).toBe('cancelled');
+    expect(client.bulkhead.waiting).toBe(1);
+    fake.calls[0]?.respond(json(1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.calls.map((c) => c.path)).toEqual(['/orders', '/next']);
+    fake.calls[1]?.respond(json(2));
+    await expect(Promise.all([running, next])).resolves.toEqual([1, 2]);
+  });
+
+  it('the permit is released after every kind of failure', async () => {
+    const answers = [
+      () => json({}, 500),
+      () => new Response('not json'),
+      () => streamed(1024, 100),
+      () => {
+        throw new TypeError('fetch failed');
+      },
+    ];
+    const fake = fakeFetcher((call) => (answers[call.index] ?? (() => json('ok')))());
+    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1, maxBodyBytes: 2048 }), fake.fetcher);
+    const results = await Promise.allSettled(answers.map(() => client.call(request())));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(client.bulkhead.running).toBe(0);
+    await expect(client.call(request())).resolves.toBe('ok');
+    expect(fake.allBodiesReleased()).toBe(true);
+  });
+});
