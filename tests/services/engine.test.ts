@@ -314,6 +314,32 @@ describe('Engine: failures', () => {
     expect(result.failed).toEqual({ call: 'profile', code: 'deadline_exceeded' });
   });
 
+  it('a required call whose dependency timed out fails the request as a timeout (504), not 502', async () => {
+    const config: TributaryConfigInput = {
+      upstreams: { users: { baseUrl: 'http://users.test' } },
+      endpoints: [
+        {
+          path: '/v1/x',
+          deadlineMs: 1000,
+          calls: {
+            session: { upstream: 'users', path: '/session', timeoutMs: 100 },
+            profile: { upstream: 'users', path: '/users/{calls.session.userId}', required: true },
+          },
+        },
+      ],
+    };
+    const { fake, engine, endpoint } = setup(undefined, config);
+    const run = engine.run(endpoint, { params: {}, query: {} });
+    await vi.advanceTimersByTimeAsync(150);
+    const result = await run;
+    expect(fake.calls).toHaveLength(1);
+    expect(result.errors.map((e) => [e.call, e.code])).toEqual([
+      ['session', 'timeout'],
+      ['profile', 'cancelled'],
+    ]);
+    expect(result.failed).toEqual({ call: 'profile', code: 'timeout' });
+  });
+
   it("the caller's abort cancels every call and the run still resolves", async () => {
     const { fake, engine, endpoint } = setup();
     const controller = new AbortController();
