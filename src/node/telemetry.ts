@@ -1,4 +1,5 @@
-import { metrics } from '@opentelemetry/api';
+import { metrics, propagation } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -26,7 +27,7 @@ const listed = (value: string | undefined): string[] =>
  * With none of these nothing is registered, so tracing costs nothing.
  */
 export function startNodeTelemetry(env: Env = process.env): NodeTelemetry {
-  if (env.OTEL_SDK_DISABLED === 'true') return { enabled: false, shutdown: async () => {} };
+  if (env.OTEL_SDK_DISABLED === 'true') return passThrough();
   const endpoint = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   const traceExporters = listed(env.OTEL_TRACES_EXPORTER);
   const otlpTraces = traceExporters.length > 0 ? traceExporters.includes('otlp') : endpoint;
@@ -36,13 +37,24 @@ export function startNodeTelemetry(env: Env = process.env): NodeTelemetry {
   const wantsMetrics = metricExporters.length > 0
     ? !metricExporters.includes('none')
     : Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
-  if (!otlpTraces && !consoleTraces && !waterfall && !wantsMetrics) return { enabled: false, shutdown: async () => {} };
+  if (!otlpTraces && !consoleTraces && !waterfall && !wantsMetrics) return passThrough();
 
   // Only what is asked for: the SDK's defaults would otherwise add OTLP logs and metrics.
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   if (!wantsMetrics) process.env.OTEL_METRICS_EXPORTER = 'none';
   const spanProcessors: SpanProcessor[] = [];
-  if (otlpTraces) spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+  if (otlpTraces) {
+    // The SDK reads OTEL_BSP_* only for processors it builds itself; this one is ours.
+    spanProcessors.push(
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter(),
+        ...optionalNumber('scheduledDelayMillis', env.OTEL_BSP_SCHEDULE_DELAY),
+        ...optionalNumber('exportTimeoutMillis', env.OTEL_BSP_EXPORT_TIMEOUT),
+        ...optionalNumber('maxQueueSize', env.OTEL_BSP_MAX_QUEUE_SIZE),
+        ...optionalNumber('maxExportBatchSize', env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
+      }),
+    );
+  }
   if (consoleTraces) spanProcessors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
   if (waterfall) spanProcessors.push(new SimpleSpanProcessor({ exporter: new WaterfallExporter() }));
   const sdk = new NodeSDK({
@@ -52,6 +64,23 @@ export function startNodeTelemetry(env: Env = process.env): NodeTelemetry {
   sdk.start();
   if (wantsMetrics) observeEventLoopDelay();
   return { enabled: true, shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * No SDK: spans are no-ops, but an inbound `traceparent` is still passed on to upstreams, so a
+ * caller's trace is not broken by a gateway that does not export.
+ */
+function passThrough(): NodeTelemetry {
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  return { enabled: false, shutdown: async () => {} };
+}
+
+function optionalNumber<K extends string>(key: K, value: string | undefined): Partial<Record<K, number>> {
+  if (value === undefined || value.trim() === '') return {};
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? ({ [key]: n } as Record<K, number>) : {};
 }
 
 /** Event-loop delay: the signal that something blocks the loop (and so every request). */

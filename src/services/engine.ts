@@ -303,7 +303,10 @@ export class Engine {
           try {
             const slotWait = this.#clock() - queuedAt;
             if (mustWait && where.spans) {
-              recordWait(this.telemetry, where.parent, queuedAt, slotWait, { 'tributary.semaphore': 'request' });
+              recordWait(this.telemetry, where.parent, queuedAt, slotWait, {
+                'tributary.semaphore': 'request',
+                ...(where.item === undefined ? {} : { 'tributary.item': where.item }),
+              });
             }
             const request = buildRequest(call, ctx, run.input.headers);
             try {
@@ -348,7 +351,7 @@ export class Engine {
       }
       return { ok: true, value: outcome.value };
     }
-    const error = outcome.status === 'error' ? outcome.error : outcome.reason;
+    const error = outcome.status === 'error' ? outcome.error : notStarted(call, item, outcome.reason);
     if (!(error instanceof TributaryError)) throw error; // a bug, not an upstream failure: 500
     const entry: CallError = {
       call: call.name,
@@ -385,6 +388,13 @@ interface RunState {
   active: number;
   queued: number;
   dependency: (name: string) => Promise<CallResult>;
+}
+
+/** A task skipped while queued for a slot: the reason's code, a message naming the call. */
+function notStarted(call: CompiledCall, item: number | undefined, reason: TributaryError): TributaryError {
+  const label = item === undefined ? call.name : `${call.name}[${item}]`;
+  const why = reason.code === 'deadline_exceeded' ? "the request's deadline passed" : reason.message;
+  return new TributaryError(reason.code, `${label} was not started: ${why}`, { cause: reason });
 }
 
 function codeOf(error: Error): string {

@@ -93,6 +93,7 @@ export class UpstreamClient {
         recordWait(req.trace.telemetry, req.trace.parent, waitStart, stats.waitMs, {
           'tributary.semaphore': 'upstream',
           'upstream.name': this.upstream.name,
+          ...(req.trace.item === undefined ? {} : { 'tributary.item': req.trace.item }),
         });
       }
       try {

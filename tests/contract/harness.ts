@@ -1,0 +1,118 @@
+/**
+ * Helpers for the response-contract suite. Runtime-agnostic on purpose: this suite also runs
+ * inside workerd, so only `vitest`, `src/` and Web-standard globals (fetch, crypto,
+ * performance) are used here; never `node:*`.
+ */
+import { inject } from 'vitest';
+import { createApp, type App } from '../../src/app.ts';
+import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
+import { compilePlan, type Env } from '../../src/services/plan.ts';
+
+/** What the test upstream's `__stats` returns (the subset these tests read). */
+export interface UpstreamStats {
+  requests: number;
+  inFlight: number;
+  peakInFlight: number;
+  aborted: number;
+  completed: number;
+  byRoute: Record<string, number>;
+  byPath: Record<string, number>;
+  paths: string[];
+  lastHeaders: Record<string, string | string[] | undefined>;
+  limited: { active: number; peakActive: number; queued: number };
+  log: { path: string; startedAt: number; endedAt?: number; aborted: boolean }[];
+}
+
+/** One error entry of the response body (DESIGN section 2). */
+export interface ErrorEntry {
+  call: string;
+  upstream: string;
+  code: string;
+  message: string;
+  attempts: number;
+  status?: number;
+  item?: number;
+}
+
+export interface AggregateBody {
+  data: Record<string, any>;
+  errors: ErrorEntry[];
+  meta: { complete: boolean; durationMs: number };
+}
+
+export interface Answer<B = AggregateBody> {
+  status: number;
+  headers: Headers;
+  body: B;
+  /** Wall time of the whole gateway request, ms. */
+  ms: number;
+}
+
+/**
+ * A fresh, isolated corner of the shared test upstream: its own stats and `/limited` queue,
+ * so tests and files running in parallel never see each other's numbers.
+ */
+export interface UpstreamScope {
+  /** Use as an upstream's `baseUrl`. */
+  base: string;
+  stats(): Promise<UpstreamStats>;
+}
+
+export function upstreamScope(label = 't'): UpstreamScope {
+  const root = inject('upstreamUrl');
+  const base = `${root}/s/${label}-${crypto.randomUUID()}`;
+  return {
+    base,
+    stats: async () => {
+      const response = await fetch(`${base}/__stats`);
+      if (!response.ok) throw new Error(`__stats answered ${response.status}`);
+      return (await response.json()) as UpstreamStats;
+    },
+  };
+}
+
+/** The transport under test: the runtime's own fetch (Node 24 and workerd both have it). */
+const fetcher = (url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> => globalThis.fetch(url, init);
+
+/** Builds the gateway in-process over `globalThis.fetch`. */
+export function gateway(config: TributaryConfigInput, env: Env = {}): App {
+  return createApp({ plan: compilePlan(config, env), fetcher, log: () => {} });
+}
+
+/** One request to the in-process gateway, body parsed as JSON. */
+export async function call<B = AggregateBody>(app: App | App['app'], path: string, init?: RequestInit): Promise<Answer<B>> {
+  const hono = 'engine' in app ? app.app : app;
+  const started = performance.now();
+  const response = await hono.request(path, init);
+  const text = await response.text();
+  const ms = performance.now() - started;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+  return { status: response.status, headers: response.headers, body: body as B, ms };
+}
+
+/** Polls `check` until it returns true (bounded), for effects that land after the answer. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 2000, everyMs = 20): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  for (let i = 0; i < 1000; i++) {
+    if (await check()) return;
+    if (performance.now() > until) break;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/** The body shape every aggregate answer has, whatever its status. */
+export function expectAggregateShape(body: AggregateBody): void {
+  if (typeof body !== 'object' || body === null) throw new Error('body is not an object');
+  const keys = Object.keys(body).sort().join(',');
+  if (keys !== 'data,errors,meta') throw new Error(`body keys are ${keys}, expected data,errors,meta`);
+  if (!Array.isArray(body.errors)) throw new Error('errors is not an array');
+  if (typeof body.meta.complete !== 'boolean' || typeof body.meta.durationMs !== 'number') {
+    throw new Error(`meta is ${JSON.stringify(body.meta)}`);
+  }
+}

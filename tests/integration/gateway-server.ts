@@ -1,0 +1,73 @@
+/**
+ * The gateway as a real HTTP server in this process: createApp over the Node transport
+ * (the shared undici Agent), served by @hono/node-server on 127.0.0.1, a port the OS picks.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.ts';
+import { createNodeTransport } from '../../src/node/transport.ts';
+import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
+import type { Engine } from '../../src/services/engine.ts';
+import { compilePlan } from '../../src/services/plan.ts';
+
+export interface RunningGateway {
+  url: string;
+  engine: Engine;
+  /** Internal faults the app logged (500s). */
+  faults: unknown[];
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: TributaryConfigInput): Promise<RunningGateway> {
+  const transport = createNodeTransport();
+  const faults: unknown[] = [];
+  const { app, engine } = createApp({
+    plan: compilePlan(config, {}),
+    fetcher: transport.fetcher,
+    log: (_message, error) => faults.push(error),
+  });
+  const server: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    engine,
+    faults,
+    close: async () => {
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await transport.close();
+    },
+  };
+}
+
+/** Every bulkhead of the engine: nothing running, nothing waiting. */
+export function bulkheads(engine: Engine): Record<string, { running: number; waiting: number }> {
+  return Object.fromEntries(
+    [...engine.clients].map(([name, client]) => [name, { running: client.bulkhead.running, waiting: client.bulkhead.waiting }]),
+  );
+}
+
+/** Polls until `check` holds (bounded in count and time). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    if (performance.now() > until) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/** A loopback port nothing listens on (listened on, then closed). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
