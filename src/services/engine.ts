@@ -312,7 +312,8 @@ export class Engine {
             try {
               return await client.call({ label, ...request, timeoutMs: call.timeoutMs, signal, deadline: run.budget, stats, trace: callTrace });
             } finally {
-              stats.waitMs += slotWait;
+              // Only a real wait for a slot counts, not the few microseconds of scheduling.
+              if (mustWait) stats.waitMs += slotWait;
             }
           } finally {
             run.active--;

@@ -88,7 +88,7 @@ export class UpstreamClient {
       const waitStart = this.#clock();
       const mustWait = this.bulkhead.running >= this.bulkhead.limit || this.bulkhead.waiting > 0;
       const release = await this.bulkhead.acquire(signal);
-      stats.waitMs = this.#clock() - waitStart;
+      if (mustWait) stats.waitMs = this.#clock() - waitStart;
       if (mustWait && req.trace?.spans) {
         recordWait(req.trace.telemetry, req.trace.parent, waitStart, stats.waitMs, {
           'tributary.semaphore': 'upstream',
