@@ -1,0 +1,13 @@
+/**
+ * The Workers entry: the bundled config (src/worker/config.ts), the platform fetch, one app per
+ * request. Worker variables and secrets:
+ *
+ *   ${NAME} in the config    base URLs and secret headers, e.g. USERS_URL (`wrangler secret put NAME`)
+ *   TRIBUTARY_MAX_SUBREQUESTS  upstream requests one client request may make: 50 (Free plan, the
+ *                              default), 1000 (Paid); a request that could need more gets a 422
+ *   TRIBUTARY_DEBUG_TOKEN      callers sending it in `x-tributary-debug` get per-call Server-Timing
+ */
+import config from './worker/config.ts';
+import { createWorker } from './worker/handler.ts';
+
+export default createWorker(config);

@@ -1,0 +1,48 @@
+import type { CompiledEndpoint } from '../services/plan.ts';
+import { resolveRef, type TemplateContext } from '../services/template.ts';
+
+/** Cloudflare's per-request subrequest cap on the Free plan; Paid allows 1000 (or what `limits.subrequests` sets). */
+export const DEFAULT_MAX_SUBREQUESTS = 50;
+
+export interface CallCount {
+  call: string;
+  /** Upstream requests this call may make. */
+  count: number;
+  /** Why: one request, one per input element, or the call's `maxItems` (each over another call's result). */
+  rule: 'one' | 'each-input' | 'each-result';
+}
+
+export interface SubrequestCount {
+  total: number;
+  calls: CallCount[];
+}
+
+/**
+ * The most upstream requests one request to `endpoint` can make, known before any call starts:
+ * one per plain call (dependent calls included: they may run), one per element for `each` over
+ * the input, and the call's `maxItems` for `each` over another call's result (its length is not
+ * known yet, `maxItems` bounds it). An input array that is missing or not an array counts 0: the
+ * call then fails without a request. One attempt per call: there are no retries yet.
+ *
+ * @example
+ * countSubrequests(itemsEndpoint, { params: {}, query: { ids: ['1', '2'] }, body: {}, calls: {} }).total; // 2
+ */
+export function countSubrequests(endpoint: CompiledEndpoint, input: TemplateContext): SubrequestCount {
+  const calls = endpoint.calls.map((call): CallCount => {
+    if (!call.each) return { call: call.name, count: 1, rule: 'one' };
+    if (call.each.source === 'calls') return { call: call.name, count: call.maxItems, rule: 'each-result' };
+    const items = resolveRef(call.each, input);
+    return { call: call.name, count: Array.isArray(items) ? items.length : 0, rule: 'each-input' };
+  });
+  return { total: calls.reduce((sum, c) => sum + c.count, 0), calls };
+}
+
+/** The part of the count no input can lower: what every request to `endpoint` needs at least. */
+export function fixedSubrequests(endpoint: CompiledEndpoint): SubrequestCount {
+  return countSubrequests(endpoint, { params: {}, query: {}, body: {}, calls: {} });
+}
+
+/** True when `endpoint` takes `each` elements from the request (so its count depends on the input). */
+export function countDependsOnInput(endpoint: CompiledEndpoint): boolean {
+  return endpoint.calls.some((c) => c.each !== undefined && c.each.source !== 'calls');
+}

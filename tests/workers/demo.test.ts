@@ -1,0 +1,66 @@
+import { describe, expect, it, vi } from 'vitest';
+import { exports } from 'cloudflare:workers';
+
+/**
+ * The deployed shape: src/worker.ts with its bundled demo config and wrangler.toml, called
+ * through the runtime. Its variables (USERS_URL, ...) point at the demo upstreams started in
+ * Node by tests/workers/global-setup.ts; TRIBUTARY_MAX_SUBREQUESTS is wrangler.toml's 50.
+ */
+const get = async (path: string) => {
+  const response = await exports.default.fetch(`http://gateway.test${path}`);
+  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+};
+
+describe('src/worker.ts with the bundled demo config', () => {
+  it('GET /v1/dashboard/:userId: profile and orders, recs too slow and replaced by its fallback', async () => {
+    const res = await get('/v1/dashboard/42');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-aggregate-complete')).toBe('false');
+    expect(res.headers.get('server-timing')).toMatch(/^total;dur=[\d.]+, fanout;dur=[\d.]+$/);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(Object.keys(res.body.data)).toEqual(['profile', 'orders', 'recs']);
+    expect(res.body.data.profile).toEqual({ id: '42', name: 'User 42', managerId: '21' });
+    expect(res.body.data.orders).toHaveLength(2);
+    expect(res.body.data.recs).toEqual([]);
+    expect(res.body.errors).toEqual([expect.objectContaining({ call: 'recs', code: 'timeout' })]);
+  });
+
+  it('GET /v1/items: one catalog call per id, in the order asked', async () => {
+    const res = await get('/v1/items?ids=3,1,2');
+    expect(res.status).toBe(200);
+    expect(res.body.data.items.map((i: { id: string }) => i.id)).toEqual(['3', '1', '2']);
+  });
+
+  it('GET /v1/users/:userId/with-manager: the second call uses the first one\'s answer', async () => {
+    const res = await get('/v1/users/42/with-manager');
+    expect(res.status).toBe(200);
+    expect(res.body.data.manager.id).toBe('21');
+  });
+
+  it('a required call failing is a 502 with the same body shape', async () => {
+    const res = await get('/v1/dashboard/5000');
+    expect(res.status).toBe(502);
+    expect(res.body.errors[0]).toMatchObject({ call: 'profile', code: 'http_status', status: 404 });
+  });
+
+  it('GET /v1/items with 51 ids is refused at the Free plan cap of 50 without calling the catalog', async () => {
+    const spy = vi.spyOn(globalThis, 'fetch');
+    try {
+      const many = Array.from({ length: 51 }, (_, i) => String(i)).join(',');
+      const res = await get(`/v1/items?ids=${many}`);
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'too_many_subrequests', subrequests: 51, limit: 50 });
+      expect(spy).not.toHaveBeenCalled();
+      const fifty = await get(`/v1/items?ids=${many.split(',').slice(0, 50).join(',')}`);
+      expect(fifty.status).toBe(200);
+      expect(spy).toHaveBeenCalledTimes(50);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('health and unknown routes answer JSON', async () => {
+    expect(await get('/healthz')).toMatchObject({ status: 200, body: { status: 'ok', endpoints: 3 } });
+    expect(await get('/nope')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+  });
+});
