@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { DemoUrls } from '../services/demo-config.ts';
 import type { AddressInfo } from 'node:net';
-import { defineConfig, type TributaryConfigInput } from '../services/config-schema.ts';
 
 /** How many item requests the demo catalog serves at once; the rest wait in its queue. */
 export const CATALOG_CAPACITY = 20;
@@ -8,7 +8,7 @@ export const CATALOG_CAPACITY = 20;
 type Handler = (url: URL, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface DemoUpstreams {
-  urls: { users: string; orders: string; recs: string; catalog: string };
+  urls: DemoUrls;
   /** Most catalog requests the catalog was serving at one time. */
   catalogPeak(): number;
   close(): Promise<void>;
@@ -84,51 +84,4 @@ export async function startDemoUpstreams(): Promise<DemoUpstreams> {
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
-}
-
-/** The demo config over the demo upstreams. */
-export function demoConfig(urls: DemoUpstreams['urls']): TributaryConfigInput {
-  return defineConfig({
-    upstreams: {
-      users: { baseUrl: urls.users, timeoutMs: 500, maxConcurrency: 50 },
-      orders: { baseUrl: urls.orders, timeoutMs: 500, maxConcurrency: 50 },
-      recs: { baseUrl: urls.recs, timeoutMs: 250, maxConcurrency: 50 },
-      catalog: { baseUrl: urls.catalog, timeoutMs: 1000, maxConcurrency: 100 },
-    },
-    endpoints: [
-      {
-        method: 'GET',
-        path: '/v1/dashboard/:userId',
-        description: 'Profile, orders and recommendations at once; recs is too slow and falls back to [].',
-        deadlineMs: 1500,
-        maxConcurrency: 8,
-        input: { params: { userId: { type: 'string', pattern: '^[0-9]+$' } } },
-        calls: {
-          profile: { upstream: 'users', path: '/users/{params.userId}', required: true },
-          orders: { upstream: 'orders', path: '/orders', query: { user: '{params.userId}' }, timeoutMs: 300 },
-          recs: { upstream: 'recs', path: '/recs/{params.userId}', fallback: [] },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/v1/items',
-        description: 'One catalog call per id, at most maxConcurrency at a time.',
-        deadlineMs: 5000,
-        maxConcurrency: 10,
-        input: { query: { ids: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9-]{1,32}$' }, maxItems: 500, required: true } } },
-        calls: { items: { upstream: 'catalog', path: '/items/{item}', each: '{query.ids}' } },
-      },
-      {
-        method: 'GET',
-        path: '/v1/users/:userId/with-manager',
-        description: 'The manager call waits for the user call and uses its managerId.',
-        deadlineMs: 1500,
-        input: { params: { userId: { type: 'string', pattern: '^[0-9]+$' } } },
-        calls: {
-          user: { upstream: 'users', path: '/users/{params.userId}', required: true },
-          manager: { upstream: 'users', path: '/users/{calls.user.managerId}' },
-        },
-      },
-    ],
-  });
 }

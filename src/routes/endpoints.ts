@@ -2,6 +2,7 @@ import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidInputError, type AggregateResult, type Engine } from '../services/engine.ts';
 import { zodIssues, type InputIssue } from '../services/input-schema.ts';
+import { TooManySubrequestsError } from '../services/subrequests.ts';
 import type { CompiledEndpoint } from '../services/plan.ts';
 import { invalidRequest, type AppEnv } from './errors.ts';
 
@@ -33,11 +34,21 @@ export function registerEndpoints(
         result = await engine.run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal, c.get('traceContext'));
       } catch (error) {
         if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
+        if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
         throw error;
       }
       return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
     });
   }
+}
+
+/** 422: valid input, but more upstream requests than this deployment allows. Names the calls. */
+function tooManySubrequests(c: Context<AppEnv>, error: TooManySubrequestsError): Response {
+  const calls = error.count.calls.filter((call) => call.count > 0).map(({ call, count, rule }) => ({ call, count, rule }));
+  const body = {
+    error: { code: 'too_many_subrequests', message: error.message, subrequests: error.count.total, limit: error.limit, calls },
+  };
+  return c.json(body, 422, { 'cache-control': 'no-store' });
 }
 
 /** DESIGN section 2: 200 unless a required call failed; 504 when that failure was time. */

@@ -17,6 +17,7 @@ import {
 import { newStats, UpstreamClient, type CallStats, type CallTrace, type Fetcher } from './upstream-client.ts';
 import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { createTelemetry, endWithFailure, recordWait, type Telemetry } from './telemetry.ts';
+import { countSubrequests, TooManySubrequestsError } from './subrequests.ts';
 
 /** Validated request input, as the route layer hands it over. */
 export interface RequestInput {
@@ -77,6 +78,11 @@ export interface EngineOptions {
   telemetry?: Telemetry;
   /** Share of the endpoint's deadline given to the calls; the rest is kept to merge and answer. */
   callBudgetFraction?: number;
+  /**
+   * Most upstream requests one client request may make (the Workers subrequest cap). A request
+   * that could need more is refused with {@link TooManySubrequestsError} before any call.
+   */
+  maxSubrequests?: number;
 }
 
 /** Header names that describe one hop and are never forwarded, whatever the allowlist says. */
@@ -100,9 +106,11 @@ export class Engine {
   readonly telemetry: Telemetry;
   readonly #clock: Clock;
   readonly #fraction: number;
+  readonly #maxSubrequests: number | undefined;
 
   constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
     this.#clock = options.clock ?? monotonic;
+    this.#maxSubrequests = options.maxSubrequests;
     this.#fraction = options.callBudgetFraction ?? 0.95;
     this.telemetry = options.telemetry ?? createTelemetry();
     this.clients = new Map([...plan.upstreams].map(([name, u]) => [name, new UpstreamClient(u, fetcher, this.#clock)]));
@@ -110,7 +118,8 @@ export class Engine {
 
   /**
    * Answers one request. Throws {@link InvalidInputError} before any call starts when the input
-   * cannot be used safely; otherwise resolves with the outcomes, never while a call still runs.
+   * cannot be used safely, {@link TooManySubrequestsError} when it could exceed `maxSubrequests`;
+   * otherwise resolves with the outcomes, never while a call still runs.
    * `parent` is the trace context to hang the `aggregate` span under (default: the active one).
    */
   async run(
@@ -122,6 +131,10 @@ export class Engine {
     const started = this.#clock();
     const base: TemplateContext = { params: input.params, query: input.query, body: input.body ?? {}, calls: {} };
     checkInput(endpoint, base);
+    if (this.#maxSubrequests !== undefined) {
+      const count = countSubrequests(endpoint, base);
+      if (count.total > this.#maxSubrequests) throw new TooManySubrequestsError(endpoint, count, this.#maxSubrequests);
+    }
     const span = this.telemetry.tracer.startSpan(
       `aggregate ${endpoint.id}`,
       { attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },

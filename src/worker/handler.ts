@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'hono';
 import { createApp } from '../app.ts';
 import type { Fetcher } from '../services/upstream-client.ts';
-import { createPlanCache, MAX_REQUEST_BODY_BYTES, type Log } from './plan-cache.ts';
+import { createPlanCache, type Log } from './plan-cache.ts';
 
 /** The Worker's `env`: variables, secrets and any other bindings. */
 export type WorkerEnv = Record<string, unknown>;
@@ -33,18 +33,16 @@ export function createWorker(config: unknown, log?: Log): WorkerHandler {
     async fetch(request, env, ctx) {
       const prepared = prepare(env);
       if (!prepared.ok) return misconfigured(request);
-      const { plan, gate } = prepared.compiled;
+      const { plan, maxSubrequests } = prepared.compiled;
       const debugToken = env.TRIBUTARY_DEBUG_TOKEN;
-      return gate.handle(request, async () => {
-        const { app } = createApp({
-          plan,
-          fetcher: platformFetch,
-          maxRequestBodyBytes: MAX_REQUEST_BODY_BYTES,
-          ...(typeof debugToken === 'string' && debugToken !== '' ? { debugToken } : {}),
-          ...(log ? { log } : {}),
-        });
-        return app.fetch(request, env, ctx);
+      const { app } = createApp({
+        plan,
+        fetcher: platformFetch,
+        engine: { maxSubrequests },
+        ...(typeof debugToken === 'string' && debugToken !== '' ? { debugToken } : {}),
+        ...(log ? { log } : {}),
       });
+      return app.fetch(request, env, ctx);
     },
   };
 }

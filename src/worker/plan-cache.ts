@@ -1,9 +1,5 @@
 import { compilePlan, ConfigError, type Env, type Plan } from '../services/plan.ts';
-import { createSubrequestGate, type SubrequestGate } from './subrequest-gate.ts';
-import { DEFAULT_MAX_SUBREQUESTS, fixedSubrequests } from './subrequests.ts';
-
-/** Largest client request body, bytes (the same default as on Node). */
-export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+import { DEFAULT_MAX_SUBREQUESTS, fixedSubrequests } from '../services/subrequests.ts';
 
 /** The variable that sets the subrequest cap: 50 on the Free plan, 1000 on Paid (or your `limits.subrequests`). */
 export const MAX_SUBREQUESTS_VAR = 'TRIBUTARY_MAX_SUBREQUESTS';
@@ -11,7 +7,6 @@ export const MAX_SUBREQUESTS_VAR = 'TRIBUTARY_MAX_SUBREQUESTS';
 /** What one isolate compiles once: immutable, so every request may share it. */
 export interface Compiled {
   plan: Plan;
-  gate: SubrequestGate;
   maxSubrequests: number;
 }
 
@@ -68,8 +63,7 @@ function compile(config: unknown, vars: Env, log: Log): Prepared {
       );
     }
   }
-  const gate = createSubrequestGate(plan, { limit: maxSubrequests, maxRequestBodyBytes: MAX_REQUEST_BODY_BYTES, log });
-  return { ok: true, compiled: { plan, gate, maxSubrequests } };
+  return { ok: true, compiled: { plan, maxSubrequests } };
 }
 
 function parseLimit(text: string | undefined): number | undefined {

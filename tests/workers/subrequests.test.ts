@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePlan } from '../../src/services/plan.ts';
-import { countDependsOnInput, countSubrequests, fixedSubrequests } from '../../src/worker/subrequests.ts';
+import { countDependsOnInput, countSubrequests, fixedSubrequests } from '../../src/services/subrequests.ts';
 
 const plan = compilePlan({
   upstreams: { u: { baseUrl: 'http://127.0.0.1:9' } },

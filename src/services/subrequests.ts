@@ -1,5 +1,5 @@
-import type { CompiledEndpoint } from '../services/plan.ts';
-import { resolveRef, type TemplateContext } from '../services/template.ts';
+import type { CompiledEndpoint } from './plan.ts';
+import { resolveRef, type TemplateContext } from './template.ts';
 
 /** Cloudflare's per-request subrequest cap on the Free plan; Paid allows 1000 (or what `limits.subrequests` sets). */
 export const DEFAULT_MAX_SUBREQUESTS = 50;
@@ -45,4 +45,19 @@ export function fixedSubrequests(endpoint: CompiledEndpoint): SubrequestCount {
 /** True when `endpoint` takes `each` elements from the request (so its count depends on the input). */
 export function countDependsOnInput(endpoint: CompiledEndpoint): boolean {
   return endpoint.calls.some((c) => c.each !== undefined && c.each.source !== 'calls');
+}
+
+/**
+ * The request could make more upstream requests than the runtime allows (the Workers
+ * subrequest cap). Thrown before any call starts; the route layer answers 422.
+ */
+export class TooManySubrequestsError extends Error {
+  override readonly name = 'TooManySubrequestsError';
+  readonly count: SubrequestCount;
+  readonly limit: number;
+  constructor(endpoint: CompiledEndpoint, count: SubrequestCount, limit: number) {
+    super(`${endpoint.id} would make up to ${count.total} upstream requests; this deployment allows ${limit} per request`);
+    this.count = count;
+    this.limit = limit;
+  }
 }
