@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z, type input, type output, type ZodError, type ZodType } from './zod.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -108,13 +108,13 @@ export const configSchema = z.strictObject({
 });
 
 /** The config as an operator writes it (defaults optional). */
-export type TributaryConfigInput = z.input<typeof configSchema>;
+export type TributaryConfigInput = input<typeof configSchema>;
 /** The config after validation, defaults filled in. */
-export type TributaryConfig = z.output<typeof configSchema>;
-export type UpstreamConfig = z.output<typeof upstreamSchema>;
-export type EndpointConfig = z.output<typeof endpointSchema>;
-export type CallConfig = z.output<typeof callSchema>;
-export type FieldConfig = z.output<typeof fieldSchema>;
+export type TributaryConfig = output<typeof configSchema>;
+export type UpstreamConfig = output<typeof upstreamSchema>;
+export type EndpointConfig = output<typeof endpointSchema>;
+export type CallConfig = output<typeof callSchema>;
+export type FieldConfig = output<typeof fieldSchema>;
 
 /**
  * Types a config written in TypeScript. Validation happens once, when the plan is compiled.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z, type input, type output, type ZodError, type ZodType } from './zod.ts';
 import type { FieldConfig } from './config-schema.ts';
 
 type Fields = Record<string, FieldConfig>;
@@ -8,8 +8,8 @@ type Scalar = Exclude<FieldConfig, { type: 'array' }>;
  * Compiles an endpoint's declared input fields to a zod schema, once at start-up.
  * `fromText` is for path params and query strings: numbers and booleans arrive as text.
  */
-export function compileFields(fields: Fields, options: { fromText: boolean; allRequired?: boolean }): z.ZodType {
-  const shape: Record<string, z.ZodType> = {};
+export function compileFields(fields: Fields, options: { fromText: boolean; allRequired?: boolean }): ZodType {
+  const shape: Record<string, ZodType> = {};
   for (const [name, field] of Object.entries(fields)) {
     const schema = field.type === 'array' ? arrayField(field, options.fromText) : scalarField(field, options.fromText);
     shape[name] = options.allRequired || field.required ? schema : schema.optional();
@@ -17,8 +17,8 @@ export function compileFields(fields: Fields, options: { fromText: boolean; allR
   return z.object(shape);
 }
 
-function scalarField(field: Omit<Scalar, 'required'>, fromText: boolean): z.ZodType {
-  let schema: z.ZodType;
+function scalarField(field: Omit<Scalar, 'required'>, fromText: boolean): ZodType {
+  let schema: ZodType;
   switch (field.type) {
     case 'string': {
       let s = z.string();
@@ -51,7 +51,7 @@ function scalarField(field: Omit<Scalar, 'required'>, fromText: boolean): z.ZodT
   return schema;
 }
 
-function arrayField(field: Extract<FieldConfig, { type: 'array' }>, fromText: boolean): z.ZodType {
+function arrayField(field: Extract<FieldConfig, { type: 'array' }>, fromText: boolean): ZodType {
   let schema = z.array(scalarField(field.items, fromText));
   if (field.minItems !== undefined) schema = schema.min(field.minItems);
   if (field.maxItems !== undefined) schema = schema.max(field.maxItems);
@@ -65,7 +65,7 @@ export interface InputIssue {
   message: string;
 }
 
-export function zodIssues(error: z.ZodError, prefix: string): InputIssue[] {
+export function zodIssues(error: ZodError, prefix: string): InputIssue[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {

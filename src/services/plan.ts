@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { ZodType } from './zod.ts';
 import {
   configSchema,
   type CallConfig,
@@ -67,7 +67,7 @@ export interface CompiledEndpoint {
   path: string;
   deadlineMs: number;
   maxConcurrency: number;
-  input: { params: z.ZodType; query: z.ZodType; body: z.ZodType | undefined; arrayQuery: ReadonlySet<string> };
+  input: { params: ZodType; query: ZodType; body: ZodType | undefined; arrayQuery: ReadonlySet<string> };
   /** In declaration order: response keys follow it. */
   calls: CompiledCall[];
 }
