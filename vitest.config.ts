@@ -41,10 +41,11 @@ export default defineConfig({
         },
       },
       {
-        // The Worker entry itself, in workerd: fetch handler, subrequest cap, env overrides.
+        // The Worker entry itself, in workerd: fetch handler, subrequest cap, env overrides, and
+        // trace export (to an OTLP/HTTP receiver that only this project starts).
         extends: true,
         plugins: [workerd],
-        test: { name: 'workerd', include: ['tests/workers/**/*.test.ts'], globalSetup: workerdSetup, setupFiles: inWorkerd },
+        test: { name: 'workerd', include: ['tests/workers/**/*.test.ts'], globalSetup: [...workerdSetup, 'tests/workers/otlp-receiver-setup.ts'], setupFiles: inWorkerd },
       },
       {
         // The same response-contract files as contract-node, run inside workerd.

@@ -1,7 +1,9 @@
 import type { ExecutionContext } from 'hono';
 import { createApp } from '../app.ts';
 import type { Fetcher } from '../services/upstream-client.ts';
-import { createPlanCache, type Log } from './plan-cache.ts';
+import { createPlanCache, defaultLog, stringVars, type Log } from './plan-cache.ts';
+import { startRequestTracing, usePropagator } from './request-tracing.ts';
+import { createTracingCache } from './tracing-config.ts';
 
 /** The Worker's `env`: variables, secrets and any other bindings. */
 export type WorkerEnv = Record<string, unknown>;
@@ -23,26 +25,39 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * lazily; the app, its engine and its per-upstream bulkheads are built per request, because a
  * Worker must not share timers, semaphores or I/O between requests. The request's own signal
  * (the `enable_request_signal` flag) reaches every upstream call: a client that leaves cancels them.
+ * With OTEL_EXPORTER_OTLP_ENDPOINT set, the request's spans are recorded by a per-request tracer
+ * and POSTed once the response is built, inside `ctx.waitUntil` (src/worker/request-tracing.ts).
  *
  * @example
  * export default createWorker(defineConfig({ upstreams: {...}, endpoints: [...] }));
  */
 export function createWorker(config: unknown, log?: Log): WorkerHandler {
   const prepare = createPlanCache(config, log);
+  const tracingFor = createTracingCache(log ?? defaultLog);
   return {
     async fetch(request, env, ctx) {
+      usePropagator();
       const prepared = prepare(env);
       if (!prepared.ok) return misconfigured(request);
       const { plan, maxSubrequests } = prepared.compiled;
       const debugToken = env.TRIBUTARY_DEBUG_TOKEN;
+      const tracingConfig = tracingFor(stringVars(env));
+      const tracing = tracingConfig ? startRequestTracing(tracingConfig) : undefined;
       const { app } = createApp({
         plan,
         fetcher: platformFetch,
         engine: { maxSubrequests },
+        ...(tracing ? { telemetry: tracing.telemetry } : {}),
         ...(typeof debugToken === 'string' && debugToken !== '' ? { debugToken } : {}),
         ...(log ? { log } : {}),
       });
-      return app.fetch(request, env, ctx);
+      try {
+        return await app.fetch(request, env, ctx);
+      } finally {
+        // Every span has ended by now (the engine never returns while a call runs; the SERVER
+        // span ends in middleware). The export runs after the response, not before it.
+        if (tracing) ctx.waitUntil(tracing.export(platformFetch, log ?? defaultLog));
+      }
     },
   };
 }

@@ -73,7 +73,7 @@ function parseLimit(text: string | undefined): number | undefined {
 }
 
 /** Worker env holds bindings of every kind; variables are strings (or JSON numbers and booleans). */
-function stringVars(env: object): Env {
+export function stringVars(env: object): Env {
   const vars: Env = {};
   for (const [name, value] of Object.entries(env)) {
     if (typeof value === 'string') vars[name] = value;
@@ -82,7 +82,7 @@ function stringVars(env: object): Env {
   return vars;
 }
 
-function defaultLog(message: string, error?: unknown): void {
+export function defaultLog(message: string, error?: unknown): void {
   if (error === undefined) console.error(message);
   else console.error(message, error);
 }
