@@ -92,12 +92,15 @@ export function createCodeFirstApp(fetcher: Fetcher, env: Env): Hono {
 
 /** A small JSON GET: a non-2xx answer becomes an `http_status` error and its body is released. */
 async function getJson(fetcher: Fetcher, url: string, signal: AbortSignal): Promise<unknown> {
-  const response = await fetcher(url, { signal, headers: { accept: 'application/json' } });
-  if (!response.ok) {
+  const response = await fetcher(url, { method: 'GET', signal, headers: { accept: 'application/json' } });
+  if (response.status < 200 || response.status > 299) {
     await response.body?.cancel();
     throw new TributaryError('http_status', `${url} answered ${response.status}`, { status: response.status });
   }
-  return response.json();
+  let text = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body ?? []) text += decoder.decode(chunk, { stream: true });
+  return JSON.parse(text + decoder.decode()) as unknown;
 }
 
 function describe(outcome: Outcome<unknown> | undefined): string {

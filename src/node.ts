@@ -21,6 +21,13 @@ import { startNodeTelemetry } from './node/telemetry.ts';
 import { metrics } from '@opentelemetry/api';
 import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
 
+/** Per origin, the largest bulkhead of the upstreams there: more sockets could never be used. */
+function connectionsByOrigin(plan: Plan): (origin: string) => number {
+  const byOrigin = new Map<string, number>();
+  for (const u of plan.upstreams.values()) byOrigin.set(u.origin, Math.max(byOrigin.get(u.origin) ?? 1, u.maxConcurrency));
+  return (origin) => byOrigin.get(new URL(origin).origin) ?? 128;
+}
+
 async function main(): Promise<void> {
   const env = process.env;
   let demo: DemoUpstreams | undefined;
@@ -52,8 +59,8 @@ async function main(): Promise<void> {
   const host = env.HOST ?? '127.0.0.1';
   const graceMs = Number(env.TRIBUTARY_GRACE_MS ?? 10_000);
   // Before the app is built, so its tracer and instruments come from the SDK.
-  const telemetry = startNodeTelemetry(env);
-  const transport = createNodeTransport();
+  const telemetry = await startNodeTelemetry(env);
+  const transport = createNodeTransport({ connectionsFor: connectionsByOrigin(plan) });
   const { app, engine } = createApp({
     plan,
     fetcher: transport.fetcher,

@@ -1,11 +1,8 @@
 import { metrics, propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INSTRUMENTATION_SCOPE } from '../services/telemetry.ts';
-import { WaterfallExporter } from './waterfall-exporter.ts';
 
 export interface NodeTelemetry {
   /** True when an SDK was started; false means the API stays a no-op. */
@@ -26,7 +23,7 @@ const listed = (value: string | undefined): string[] =>
  * OTLP endpoint is set. TRIBUTARY_TRACE_CONSOLE=1 prints each trace as a waterfall.
  * With none of these nothing is registered, so tracing costs nothing.
  */
-export function startNodeTelemetry(env: Env = process.env): NodeTelemetry {
+export async function startNodeTelemetry(env: Env = process.env): Promise<NodeTelemetry> {
   if (env.OTEL_SDK_DISABLED === 'true') return passThrough();
   const endpoint = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   const traceExporters = listed(env.OTEL_TRACES_EXPORTER);
@@ -42,6 +39,15 @@ export function startNodeTelemetry(env: Env = process.env): NodeTelemetry {
   // Only what is asked for: the SDK's defaults would otherwise add OTLP logs and metrics.
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   if (!wantsMetrics) process.env.OTEL_METRICS_EXPORTER = 'none';
+  // Loaded only now: the SDK and its exporters cost ~40 MB of memory that a process that
+  // exports nothing should not pay.
+  const [{ NodeSDK }, { OTLPTraceExporter }, { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor }, { WaterfallExporter }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/sdk-trace'),
+      import('./waterfall-exporter.ts'),
+    ]);
   const spanProcessors: SpanProcessor[] = [];
   if (otlpTraces) {
     // The SDK reads OTEL_BSP_* only for processors it builds itself; this one is ours.

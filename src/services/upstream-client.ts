@@ -11,7 +11,30 @@ import { endWithFailure, recordWait, redactUrl, type Telemetry } from './telemet
  * The transport, injected: Node passes undici's fetch over a shared Agent, Workers pass the
  * platform fetch, tests pass a function.
  */
-export type Fetcher = (url: string, init: RequestInit & { signal: AbortSignal }) => Promise<Response>;
+export type Fetcher = (url: string, init: FetchInit) => Promise<UpstreamResponse>;
+
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  redirect?: 'manual';
+}
+
+/**
+ * What the client reads of a response. A Web `Response` is one; the Node transport returns a
+ * lighter object over undici's `request`, which skips the WHATWG fetch machinery.
+ */
+export interface UpstreamResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  body: UpstreamBody | null;
+}
+
+/** Chunks of the body. Breaking out of the iteration, or `cancel()`, frees the connection. */
+export interface UpstreamBody extends AsyncIterable<Uint8Array> {
+  cancel(reason?: unknown): Promise<void>;
+}
 
 /** Below this many ms of budget a call is not started: it could not finish anyway. */
 export const MIN_CALL_BUDGET_MS = 5;
@@ -210,30 +233,21 @@ export class UpstreamClient {
   }
 }
 
-/** Reads at most `limit` bytes of the body as UTF-8; cancels the stream and fails beyond it. */
-async function readLimited(response: Response, limit: number, label: string): Promise<string> {
+/** Reads at most `limit` bytes of the body as UTF-8; stops reading (freeing the stream) beyond it. */
+async function readLimited(response: UpstreamResponse, limit: number, label: string): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) {
     await discard(response);
     throw tooLarge(label, limit);
   }
   if (!response.body) return '';
-  const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(label, limit);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
+  // Leaving the loop early, by the throw, ends the iteration: the stream is cancelled.
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge(label, limit);
+    chunks.push(chunk);
   }
   const decoder = new TextDecoder();
   return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
@@ -242,7 +256,7 @@ async function readLimited(response: Response, limit: number, label: string): Pr
 const tooLarge = (label: string, limit: number): TributaryError =>
   new TributaryError('invalid_response', `${label}: response body is larger than ${limit} bytes`);
 
-async function discard(response: Response): Promise<void> {
+async function discard(response: UpstreamResponse): Promise<void> {
   try {
     await response.body?.cancel();
   } catch {

@@ -109,4 +109,27 @@ describe('network failures through the real Node transport', () => {
     // 50 MB were never read: the stream was cancelled and the connection closed.
     await eventually(() => upstream.stats(scope).aborted === 1);
   });
+
+  it('5xx and 404 answers (their bodies discarded), then a body over the declared size, leave the process serving', async () => {
+    const scope = 'statuses';
+    const gw = await gatewayFor(`${upstream.url}/s/${scope}`, {
+      unavailable: { upstream: 'u', path: '/status/503' },
+      missing: { upstream: 'u', path: '/status/404' },
+      declaredHuge: { upstream: 'u', path: '/huge/5000000' },
+    });
+    for (let i = 0; i < 5; i++) {
+      const res = await get(`${gw.url}/v1/x`);
+      expect(res.status).toBe(200);
+      expect(res.body.data.ok.id).toBe('ok');
+      expect(res.body.errors.map((e) => [e.call, e.code, e.status])).toEqual([
+        ['unavailable', 'http_status', 503],
+        ['missing', 'http_status', 404],
+        ['declaredHuge', 'invalid_response', undefined],
+      ]);
+    }
+    // Discarded bodies destroy their streams; nothing may surface as an unhandled error.
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await get(`${gw.url}/v1/x`)).status).toBe(200);
+    expect(bulkheads(gw.engine)).toEqual({ u: { running: 0, waiting: 0 } });
+  });
 });
