@@ -1,0 +1,43 @@
+import { startContender, type Contender, type ContenderName, type StartOptions, type UpstreamUrls } from './contenders.ts';
+import type { Settings } from './settings.ts';
+
+/** What every scenario gets from the orchestrator. */
+export interface Ctx {
+  settings: Settings;
+  upstreams: UpstreamUrls;
+  upstreamPid: number;
+  tmpDir: string;
+  log: (message: string) => void;
+}
+
+const started = performance.now();
+
+/** Progress on stderr-free stdout, with the time since the run began. */
+export function log(message: string): void {
+  console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}`);
+}
+
+/** Starts the named contenders side by side (in parallel) and returns them in the same order. */
+export async function startContenders(
+  ctx: Ctx,
+  names: readonly ContenderName[],
+  options: Omit<StartOptions, 'tmpDir' | 'limits'>,
+  quiet = false,
+): Promise<Contender[]> {
+  const settled = await Promise.allSettled(
+    names.map((name) => startContender(name, ctx.upstreams, { ...options, tmpDir: ctx.tmpDir, limits: ctx.settings.limits })),
+  );
+  const list = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) {
+    // Do not leave the ones that did start running through the scenarios that follow.
+    await stopContenders(list);
+    throw failure.reason;
+  }
+  if (!quiet) ctx.log(`started ${list.map((c) => `${c.name} (pid ${c.child.pid})`).join(', ')}`);
+  return list;
+}
+
+export async function stopContenders(list: readonly Contender[]): Promise<void> {
+  await Promise.all(list.map((c) => c.child.stop()));
+}

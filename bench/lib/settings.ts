@@ -1,0 +1,59 @@
+/**
+ * Run settings from the environment:
+ *   BENCH_QUICK=1         smoke run (~1 min): 2 rounds, 1 s runs, no warm-up, fewer fan-out cells
+ *   BENCH_ROUNDS=n        rounds per scenario (default 3)
+ *   BENCH_DURATION_S=s    length of every measured load run
+ *   BENCH_WARMUP_S=s      unmeasured load per contender before a scenario's first round (default 3)
+ *   BENCH_SCENARIOS=1,3   run only these scenarios
+ *   BENCH_OUT=dir         where latest.{json,md,svg} go (default bench/results)
+ */
+import { resolve } from 'node:path';
+
+export interface Settings {
+  quick: boolean;
+  rounds: number;
+  /** Scenario 1 run length, s. */
+  lightDurationS: number;
+  /** Scenarios 2 and 4 run length, s. */
+  throughputDurationS: number;
+  /** Scenario 5 run length at 1000 connections, s. */
+  memoryDurationS: number;
+  /** Unmeasured load before the first round of a scenario, per contender, s (0: none). */
+  warmupS: number;
+  /** Scenario 3: calls per request, and per-request limits (0 = unlimited). */
+  widths: number[];
+  limits: number[];
+  /** The limited upstream: requests served at once, and ms per request. */
+  limitedCapacity: number;
+  limitedMs: number;
+  scenarios: Set<number>;
+  outDir: string;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings {
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const rounds = positive(env.BENCH_ROUNDS, quick ? 2 : 3);
+  const duration = env.BENCH_DURATION_S === undefined ? undefined : positive(env.BENCH_DURATION_S, 1);
+  const scenarios = new Set((env.BENCH_SCENARIOS ?? '1,2,3,4,5').split(',').map(Number).filter((n) => n >= 1 && n <= 5));
+  return {
+    quick,
+    rounds,
+    lightDurationS: duration ?? (quick ? 1 : 2),
+    throughputDurationS: duration ?? (quick ? 1 : 2),
+    memoryDurationS: duration ?? (quick ? 1 : 3),
+    // V8 keeps getting faster for several seconds of load (tiering, heap sizing): warm up well.
+    warmupS: env.BENCH_WARMUP_S === undefined ? (quick ? 0 : 3) : Math.max(0, Number(env.BENCH_WARMUP_S) || 0),
+    // The quick run keeps the extremes only, so it stays near a minute.
+    widths: quick ? [10, 1000] : [10, 100, 1000],
+    limits: quick ? [0, 100, 10] : [0, 100, 50, 10],
+    limitedCapacity: 100,
+    limitedMs: 20,
+    scenarios,
+    outDir: resolve(env.BENCH_OUT ?? resolve(benchDir, 'results')),
+  };
+}
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
+}
