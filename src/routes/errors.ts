@@ -14,14 +14,18 @@ export type AppEnv = {
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's `x-request-id` when it is a plain token, else a new UUID. */
+export function requestIdOf(inbound: string | null | undefined): string {
+  return inbound && SAFE_ID.test(inbound) ? inbound : crypto.randomUUID();
+}
+
 /**
  * Gives every request an id: the caller's `x-request-id` when it is a plain token, else a new
  * UUID. It is echoed in the response and named in 500 bodies and the server log.
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestIdMiddleware(c, next) {
-    const inbound = c.req.header('x-request-id');
-    const id = inbound && SAFE_ID.test(inbound) ? inbound : crypto.randomUUID();
+    const id = requestIdOf(c.req.header('x-request-id'));
     c.set('requestId', id);
     c.header('x-request-id', id);
     await next();

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from 'hono';
 import { createApp } from '../app.ts';
+import { requestIdOf } from '../routes/errors.ts';
 import type { Fetcher } from '../services/upstream-client.ts';
 import { createPlanCache, defaultLog, stringVars, type Log } from './plan-cache.ts';
 import { startRequestTracing, usePropagator } from './request-tracing.ts';
@@ -17,8 +18,6 @@ export interface WorkerHandler {
  * global object. It respects `init.signal`: an abort cancels the subrequest.
  */
 const platformFetch: Fetcher = (url, init) => fetch(url, init);
-
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Builds a Worker's `{ fetch }` around a bundled config. The plan is compiled once per isolate,
@@ -64,8 +63,7 @@ export function createWorker(config: unknown, log?: Log): WorkerHandler {
 
 /** The config did not compile: the log says why; the client gets no detail of it. */
 function misconfigured(request: Request): Response {
-  const inbound = request.headers.get('x-request-id');
-  const requestId = inbound && SAFE_ID.test(inbound) ? inbound : crypto.randomUUID();
+  const requestId = requestIdOf(request.headers.get('x-request-id'));
   const body = { error: { code: 'internal', message: 'the gateway is misconfigured; see the Worker log', requestId } };
   return Response.json(body, { status: 500, headers: { 'x-request-id': requestId, 'cache-control': 'no-store' } });
 }
