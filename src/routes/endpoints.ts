@@ -20,12 +20,12 @@ export function registerEndpoints(
   engine: Engine,
   options: EndpointRouteOptions,
 ): void {
+  const limit = bodyLimit({
+    maxSize: options.maxRequestBodyBytes,
+    onError: (c) => invalidRequest(c, [{ field: 'body', message: `larger than ${options.maxRequestBodyBytes} bytes` }]),
+  });
   for (const endpoint of endpoints) {
-    const limit = bodyLimit({
-      maxSize: options.maxRequestBodyBytes,
-      onError: (c) => invalidRequest(c, [{ field: 'body', message: `larger than ${options.maxRequestBodyBytes} bytes` }]),
-    });
-    app.on(endpoint.method, endpoint.path, limit, async function aggregate(c) {
+    const aggregate = async (c: Context<AppEnv>): Promise<Response> => {
       c.set('route', endpoint.path);
       const input = await readInput(c, endpoint);
       if ('issues' in input) return invalidRequest(c, input.issues);
@@ -38,7 +38,10 @@ export function registerEndpoints(
         throw error;
       }
       return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
-    });
+    };
+    // Only endpoints that read a body pay for the body limit; the others never touch it.
+    if (endpoint.input.body) app.on(endpoint.method, endpoint.path, limit, aggregate);
+    else app.on(endpoint.method, endpoint.path, aggregate);
   }
 }
 

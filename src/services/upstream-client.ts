@@ -153,23 +153,21 @@ export class UpstreamClient {
     const headers = { ...req.headers };
     const tracing = req.trace;
     const span = tracing?.spans
-      ? tracing.telemetry.tracer.startSpan(
-          req.method,
-          {
-            kind: SpanKind.CLIENT,
-            attributes: {
-              'http.request.method': req.method,
-              'url.full': redactUrl(req.url),
-              'server.address': new URL(req.url).hostname,
-              'server.port': Number(new URL(req.url).port) || (req.url.startsWith('https:') ? 443 : 80),
-              'upstream.name': this.upstream.name,
-              ...(req.stats.attempts > 0 ? { 'http.request.resend_count': req.stats.attempts } : {}),
-              ...(tracing.item === undefined ? {} : { 'tributary.item': tracing.item }),
-            },
-          },
-          tracing.parent,
-        )
+      ? tracing.telemetry.tracer.startSpan(req.method, { kind: SpanKind.CLIENT }, tracing.parent)
       : undefined;
+    // Attributes cost URL parsing: only for a span that is recorded (not a no-op, not sampled out).
+    if (span?.isRecording()) {
+      const url = new URL(req.url);
+      span.setAttributes({
+        'http.request.method': req.method,
+        'url.full': redactUrl(req.url),
+        'server.address': url.hostname,
+        'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+        'upstream.name': this.upstream.name,
+        ...(req.stats.attempts > 0 ? { 'http.request.resend_count': req.stats.attempts } : {}),
+        ...(tracing?.item === undefined ? {} : { 'tributary.item': tracing.item }),
+      });
+    }
     if (tracing) propagation.inject(span ? trace.setSpan(tracing.parent, span) : tracing.parent, headers);
     try {
       const value = await this.#send(req, headers, signal);
