@@ -190,7 +190,7 @@ export class Engine {
       'tributary.failed': new Set(errors.map((e) => e.call)).size,
       ...(failed ? { 'tributary.failed_required': failed.call } : {}),
     });
-    if (signal?.aborted) span.setAttributes({ 'tributary.cancelled': true, 'tributary.cancel_reason': reasonText(signal) });
+    if (signal?.aborted) span.setAttributes({ 'tributary.cancelled': true, 'tributary.cancel_reason': abortReason(signal).message });
     else if (failed) {
       span.setAttribute('error.type', failed.code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: `required call ${failed.call} failed` });
@@ -252,7 +252,8 @@ export class Engine {
       return skip(`${call.name} was not started: it needs ${missing[0]}, which failed`, cause);
     }
     if (scope.signal.aborted) {
-      return skip(`${call.name} was not started: ${reasonText(scope.signal)}`, abortReason(scope.signal));
+      const reason = abortReason(scope.signal);
+      return skip(`${call.name} was not started: ${reason.message}`, reason);
     }
     const ctx: TemplateContext = { ...run.base, calls: run.values };
 
@@ -413,10 +414,6 @@ function notStarted(call: CompiledCall, item: number | undefined, reason: Tribut
 
 function codeOf(error: Error): string {
   return error instanceof TributaryError ? error.code : 'internal';
-}
-
-function reasonText(signal: AbortSignal): string {
-  return signal.reason instanceof Error ? signal.reason.message : 'the request was cancelled';
 }
 
 /** Renders URL, headers and body. A value from another call that is unsafe in a URL fails the call. */

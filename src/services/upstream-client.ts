@@ -8,7 +8,7 @@ import { propagation, SpanKind, trace, type Context } from '@opentelemetry/api';
 import { endWithFailure, recordWait, redactUrl, type Telemetry } from './telemetry.ts';
 
 /**
- * The transport, injected: Node passes undici's fetch over a shared Agent, Workers pass the
+ * The transport, injected: Node passes undici's `request` over a shared Agent, Workers pass the
  * platform fetch, tests pass a function.
  */
 export type Fetcher = (url: string, init: FetchInit) => Promise<UpstreamResponse>;
