@@ -9,6 +9,7 @@ import { createNodeTransport } from '../../src/node/transport.ts';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
 import type { Engine } from '../../src/services/engine.ts';
 import { compilePlan } from '../../src/services/plan.ts';
+import { freePort } from '../support/free-port.ts';
 
 export interface RunningGateway {
   url: string;
@@ -62,12 +63,4 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
-/** A loopback port nothing listens on (listened on, then closed). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isRejectedError, isTributaryError, TributaryError } from '../../src/lib/errors.ts';
 import { Semaphore, type Release } from '../../src/lib/semaphore.ts';
-import { abortListeners, deferred, flush, track, untilAborted } from './helpers.ts';
+import { abortListeners, deferred, flush, rejection, track, untilAborted } from './helpers.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -10,16 +10,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** Rejection value of a promise that must reject. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (reason: unknown) => reason,
-  );
-}
 
 describe('Semaphore', () => {
   it('admits up to the limit at once, then queues', async () => {

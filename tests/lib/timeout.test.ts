@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isTimeoutError, isTributaryError, TributaryError } from '../../src/lib/errors.ts';
 import { withTimeout } from '../../src/lib/timeout.ts';
-import { abortListeners, deferred, flush, track, untilAborted } from './helpers.ts';
+import { abortListeners, deferred, flush, rejection, track, untilAborted } from './helpers.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -9,15 +9,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (reason: unknown) => reason,
-  );
-}
 
 describe('withTimeout', () => {
   it('aborts the inner signal with a timeout error after ms', async () => {

@@ -1,25 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.ts';
+import { eventually } from '../integration/gateway-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-/** A port nobody uses right now: listen on 0, read it, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Prometheus metrics (OTEL_METRICS_EXPORTER=prometheus)', () => {
   let child: ChildProcess;
@@ -43,7 +25,7 @@ describe('Prometheus metrics (OTEL_METRICS_EXPORTER=prometheus)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor('the demo to listen', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined));
+    await eventually(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, 10_000);
   });
 
   afterAll(async () => {
@@ -58,10 +40,11 @@ describe('Prometheus metrics (OTEL_METRICS_EXPORTER=prometheus)', () => {
     const res = await fetch(`${base}/v1/dashboard/42`);
     expect(res.headers.get('x-aggregate-complete')).toBe('false');
     await res.arrayBuffer();
-    const text = await waitFor('metrics with the timeout', async () => {
-      const body = await (await fetch(metricsUrl)).text();
-      return body.includes('tributary_outcome="timeout"') ? body : undefined;
-    });
+    let text = '';
+    await eventually(async () => {
+      text = await (await fetch(metricsUrl)).text();
+      return text.includes('tributary_outcome="timeout"');
+    }, 10_000);
     expect(text).toMatch(/tributary_upstream_duration_count\{[^}]*upstream_name="recs"[^}]*tributary_outcome="timeout"/);
     expect(text).toMatch(/tributary_upstream_duration_count\{[^}]*upstream_name="users"[^}]*tributary_outcome="ok"/);
     expect(text).toMatch(/tributary_upstream_timeouts(_total)?\{[^}]*upstream_name="recs"/);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
+import { freePort } from '../support/free-port.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -34,14 +35,7 @@ async function close(server: Server): Promise<void> {
   await new Promise<void>((r) => server.close(() => r()));
 }
 
-/** A port nobody listens on right now: listen on 0, note it, close. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await close(server);
-  return port;
-}
+export { freePort };
 
 export interface ReceivedRequest {
   path: string;
