@@ -1,0 +1,95 @@
+import type { ZodType } from '../zod.ts';
+import type { CallConfig, EndpointConfig, TributaryConfig } from '../config-schema.ts';
+import type { BodyTemplate, Ref, Template } from '../template.ts';
+
+/** What a retry may be tried again on: a per-try timeout, a transport failure, any 5xx, a 429. */
+export type RetryOn = 'timeout' | 'network' | '5xx' | '429';
+
+/** A retry policy after defaults and call overrides are merged. `attempts` counts every request on the wire. */
+export interface CompiledRetry {
+  attempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  on: ReadonlySet<RetryOn>;
+  budgetRatio: number;
+  budgetMinPerSecond: number;
+}
+
+/** One circuit breaker per upstream; see `src/lib/circuit-breaker.ts`. */
+export interface CompiledBreaker {
+  failureRatio: number;
+  minimumRequests: number;
+  windowMs: number;
+  openMs: number;
+  halfOpenRequests: number;
+}
+
+/** Start another attempt when none has response headers after `after`. */
+export interface CompiledHedge {
+  /** A fixed delay in ms, or a percentile of the upstream's recent time to headers. */
+  after: { ms: number } | { percentile: 90 | 95 | 99 };
+  maxExtra: number;
+}
+
+export interface CompiledUpstream {
+  name: string;
+  /** Origin plus base path, without a trailing slash: `http://127.0.0.1:4001/api`. */
+  base: string;
+  origin: string;
+  timeoutMs: number;
+  maxConcurrency: number;
+  maxQueue: number;
+  maxQueueWaitMs: number | undefined;
+  /** Lower-cased names, environment already substituted. */
+  headers: Record<string, string>;
+  forwardHeaders: ReadonlySet<string>;
+  maxBodyBytes: number;
+  /** The upstream's breaker; undefined when it has none. Shared by every call to it. */
+  circuitBreaker: CompiledBreaker | undefined;
+  /** Budget shared by the retries and hedges of every call to this upstream, when any call retries or hedges. */
+  retryBudget: { ratio: number; minPerSecond: number } | undefined;
+}
+
+export interface CompiledCall {
+  name: string;
+  upstream: CompiledUpstream;
+  method: CallConfig['method'];
+  path: Template;
+  query: [string, Template][];
+  body: BodyTemplate | undefined;
+  required: boolean;
+  fallback: { value: unknown } | undefined;
+  timeoutMs: number;
+  each: Ref | undefined;
+  maxItems: number;
+  /** Calls whose results this call's templates use. */
+  dependsOn: string[];
+  /** Safe to send twice: GET, HEAD, OPTIONS, PUT, DELETE, or `"idempotent": true`. */
+  idempotent: boolean;
+  /** Effective retry policy (upstream's, call's fields over it); undefined: one attempt. Never with `hedge`. */
+  retry: CompiledRetry | undefined;
+  /** Effective hedge policy; undefined: none. Never with `retry`. */
+  hedge: CompiledHedge | undefined;
+  /** Whether this call goes through its upstream's breaker (false when the upstream has none or the call opts out). */
+  useBreaker: boolean;
+}
+
+export interface CompiledEndpoint {
+  /** `GET /v1/dashboard/:userId`, used in messages and span names. */
+  id: string;
+  method: EndpointConfig['method'];
+  path: string;
+  deadlineMs: number;
+  maxConcurrency: number;
+  input: { params: ZodType; query: ZodType; body: ZodType | undefined; arrayQuery: ReadonlySet<string> };
+  /** In declaration order: response keys follow it. */
+  calls: CompiledCall[];
+}
+
+export interface Plan {
+  upstreams: Map<string, CompiledUpstream>;
+  endpoints: CompiledEndpoint[];
+  cors: TributaryConfig['cors'];
+}
+
+export type Env = Record<string, string | undefined>;
