@@ -1,6 +1,7 @@
 import { linkSignal, type LinkedSignal } from './abort.ts';
 import { abortReason, cancelled, TributaryError } from './errors.ts';
-import { Semaphore } from './semaphore.ts';
+import type { Clock } from './clock.ts';
+import { Semaphore, type OnWait } from './semaphore.ts';
 
 /**
  * How a task ended: `ok` with its value, `error` (it ran and failed, or was cancelled while
@@ -18,6 +19,8 @@ export interface SpawnOptions {
   required?: boolean;
   /** Names the task in the cancellation reason given to its siblings. */
   name?: string;
+  /** Told when the task had to wait for a slot under the scope's limit, however the wait ended. */
+  onWait?: OnWait;
 }
 
 export interface ScopeOptions {
@@ -25,6 +28,8 @@ export interface ScopeOptions {
   signal?: AbortSignal;
   /** How many tasks run at once. Default: no limit. */
   limit?: number;
+  /** Measures slot waits. Default: `performance.now()`. */
+  clock?: Clock;
 }
 
 /**
@@ -49,7 +54,7 @@ export class Scope {
   constructor(options: ScopeOptions = {}) {
     this.#link = linkSignal(options.signal);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    this.#slots = Number.isFinite(limit) ? new Semaphore({ limit, name: 'fan-out scope' }) : undefined;
+    this.#slots = Number.isFinite(limit) ? new Semaphore({ limit, name: 'fan-out scope', ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   }
 
   /** Aborts when the parent aborts, a required task fails, or `cancel()` is called. */
@@ -96,7 +101,7 @@ export class Scope {
     let release: (() => void) | undefined;
     if (this.#slots) {
       try {
-        release = await this.#slots.acquire(signal);
+        release = await this.#slots.acquire(signal, options.onWait);
       } catch {
         return { status: 'skipped', reason: abortReason(signal) };
       }

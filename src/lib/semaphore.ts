@@ -1,3 +1,4 @@
+import { monotonic, type Clock } from './clock.ts';
 import { TributaryError } from './errors.ts';
 import { startTimer } from './timer.ts';
 
@@ -10,7 +11,22 @@ export interface SemaphoreOptions {
   maxWaitMs?: number;
   /** Used in messages, e.g. the upstream name. */
   name?: string;
+  /** Measures waits for {@link WaitReport}. Default: `performance.now()`. */
+  clock?: Clock;
 }
+
+/**
+ * A caller that did not get a permit at once, told when its wait ended, however it ended:
+ * granted, rejected (queue full, or waited longer than `maxWaitMs`) or cancelled (its signal aborted).
+ */
+export interface WaitReport {
+  /** Clock time when the caller joined the queue. */
+  startedAt: number;
+  waitMs: number;
+  outcome: 'granted' | 'rejected' | 'cancelled';
+}
+
+export type OnWait = (report: WaitReport) => void;
 
 /** Gives a permit back. Calling it more than once is harmless. */
 export type Release = () => void;
@@ -38,12 +54,14 @@ export class Semaphore {
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #name: string;
+  readonly #clock: Clock;
 
   constructor(options: SemaphoreOptions) {
     this.#limit = checkLimit(options.limit);
     this.#maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
     this.#maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     this.#name = options.name ?? 'semaphore';
+    this.#clock = options.clock ?? monotonic;
   }
 
   get limit(): number {
@@ -69,15 +87,21 @@ export class Semaphore {
   /**
    * Waits for a permit. Rejects with `signal.reason` if the signal aborts while waiting (the
    * waiter leaves the queue at once), or with a `rejected` TributaryError when the queue is
-   * full or the wait is too long.
+   * full or the wait is too long. `onWait` hears about every wait, and only about real ones:
+   * a permit granted at once calls nothing.
    */
-  acquire(signal?: AbortSignal): Promise<Release> {
+  acquire(signal?: AbortSignal, onWait?: OnWait): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#active < this.#limit && this.#queue.length === 0) {
       this.#active++;
       return Promise.resolve(this.#releaser());
     }
+    const startedAt = this.#clock();
+    const report = (outcome: WaitReport['outcome']): void => {
+      onWait?.({ startedAt, waitMs: this.#clock() - startedAt, outcome });
+    };
     if (this.#queue.length >= this.#maxQueue) {
+      report('rejected');
       return Promise.reject(
         new TributaryError(
           'rejected',
@@ -90,15 +114,18 @@ export class Semaphore {
       const onAbort = (): void => {
         this.#remove(waiter);
         waiter.cleanup();
+        report('cancelled');
         reject(signal?.reason);
       };
       const waiter: Waiter = {
         grant: (release) => {
           waiter.cleanup();
+          report('granted');
           resolve(release);
         },
         fail: (reason) => {
           waiter.cleanup();
+          report('rejected');
           reject(reason);
         },
         cleanup: () => {
@@ -120,6 +147,13 @@ export class Semaphore {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(waiter);
     });
+  }
+
+  /** A permit at once, or none: never queues. For work that is only worth doing without a wait (a hedge). */
+  tryAcquire(): Release | undefined {
+    if (this.#active >= this.#limit || this.#queue.length > 0) return undefined;
+    this.#active++;
+    return this.#releaser();
   }
 
   /**

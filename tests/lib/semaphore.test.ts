@@ -284,3 +284,62 @@ describe('Semaphore', () => {
     expect(seen).toEqual(['ctxA', 'ctxB']);
   });
 });
+
+describe('Semaphore: it reports its own waits', () => {
+  const clockAt = () => {
+    let now = 0;
+    return { clock: () => now, advance: (ms: number) => (now += ms) };
+  };
+
+  it('says nothing about a permit granted at once', async () => {
+    const reports: unknown[] = [];
+    const sem = new Semaphore({ limit: 1 });
+    (await sem.acquire(undefined, (r) => reports.push(r)))();
+    expect(reports).toEqual([]);
+  });
+
+  it('reports a granted wait with its start and length', async () => {
+    const time = clockAt();
+    const sem = new Semaphore({ limit: 1, clock: time.clock });
+    const holder = await sem.acquire();
+    const reports: unknown[] = [];
+    const waiter = sem.acquire(undefined, (r) => reports.push(r));
+    time.advance(30);
+    holder();
+    (await waiter)();
+    expect(reports).toEqual([{ startedAt: 0, waitMs: 30, outcome: 'granted' }]);
+  });
+
+  it('reports waits that end in a rejection or a cancel too', async () => {
+    const time = clockAt();
+    const sem = new Semaphore({ limit: 1, maxQueue: 1, maxWaitMs: 50, clock: time.clock });
+    await sem.acquire();
+    const reports: { outcome: string; waitMs: number }[] = [];
+    const onWait = (r: { outcome: string; waitMs: number }) => reports.push(r);
+    const timedOut = rejection(sem.acquire(undefined, onWait));
+    await expect(sem.acquire(undefined, onWait)).rejects.toSatisfy(isRejectedError); // queue full
+    time.advance(50);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(isRejectedError(await timedOut)).toBe(true);
+    const controller = new AbortController();
+    const leaving = sem.acquire(controller.signal, onWait);
+    time.advance(7);
+    controller.abort(new Error('gone'));
+    await expect(leaving).rejects.toThrow('gone');
+    expect(reports).toEqual([
+      { startedAt: 0, waitMs: 0, outcome: 'rejected' },
+      { startedAt: 0, waitMs: 50, outcome: 'rejected' },
+      { startedAt: 50, waitMs: 7, outcome: 'cancelled' },
+    ]);
+  });
+
+  it('tryAcquire takes a free permit or none, and never queues', async () => {
+    const sem = new Semaphore({ limit: 1 });
+    const first = sem.tryAcquire();
+    expect(first).toBeTypeOf('function');
+    expect(sem.tryAcquire()).toBeUndefined();
+    expect(sem.waiting).toBe(0);
+    first?.();
+    expect(sem.tryAcquire()).toBeTypeOf('function');
+  });
+});
