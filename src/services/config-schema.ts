@@ -32,6 +32,76 @@ export const fieldSchema = z.union([
 
 const fieldsSchema = z.record(z.string().regex(NAME, 'must be a plain field name'), fieldSchema);
 
+/** What a failed attempt may be retried on: a per-try timeout, a transport failure, any 5xx, a 429. */
+const retryOnSchema = z.enum(['timeout', 'network', '5xx', '429']);
+
+/**
+ * Retry fields, without defaults: a call's `retry` overrides only the fields it names. Ranges are
+ * checked by the plan compiler (src/services/plan/resilience.ts), which names each field.
+ */
+const retryFields = {
+  /** Requests on the wire in all, the first included: 3 = one try and two retries. 1..10. */
+  attempts: z.number(),
+  /** First backoff, ms; each retry doubles it, with full jitter. */
+  backoffMs: z.number(),
+  /** Longest backoff, ms (also caps a `Retry-After`). */
+  maxBackoffMs: z.number(),
+  on: z.array(retryOnSchema),
+  /** Retries (and hedges) may add at most this share of the upstream's calls... */
+  budgetRatio: z.number(),
+  /** ...plus this many per second. The budget is per upstream. */
+  budgetMinPerSecond: z.number(),
+};
+
+/** An upstream's retry policy; every field optional, with these defaults. */
+export const retrySchema = z.strictObject({
+  attempts: retryFields.attempts.default(3),
+  backoffMs: retryFields.backoffMs.default(50),
+  maxBackoffMs: retryFields.maxBackoffMs.default(1000),
+  on: retryFields.on.default(['timeout', 'network', '5xx', '429']),
+  budgetRatio: retryFields.budgetRatio.default(0.2),
+  budgetMinPerSecond: retryFields.budgetMinPerSecond.default(5),
+});
+
+/** One breaker per upstream: opens when `failureRatio` of at least `minimumRequests` calls in `windowMs` failed. */
+export const circuitBreakerSchema = z.strictObject({
+  failureRatio: z.number().default(0.5),
+  minimumRequests: z.number().default(20),
+  windowMs: z.number().default(10_000),
+  /** How long it stays open before letting probes through. */
+  openMs: z.number().default(5000),
+  /** Probes let through while half-open; every other call fails at once with `circuit_open`. */
+  halfOpenRequests: z.number().default(1),
+});
+
+const hedgeFields = {
+  /** Start another attempt when none has response headers after this many ms, or after a percentile of recent latency. */
+  afterMs: z.union([z.number(), z.enum(['p90', 'p95', 'p99'])], { error: 'must be a number of ms or "p90", "p95" or "p99"' }),
+  /** Extra attempts at most, 1..3. */
+  maxExtra: z.number(),
+};
+
+/** An upstream's hedging policy; every field optional, with these defaults. */
+export const hedgeSchema = z.strictObject({
+  afterMs: hedgeFields.afterMs.default(50),
+  maxExtra: hedgeFields.maxExtra.default(1),
+});
+
+/**
+ * `false`, or an object of settings. A union reports a wrong field inside the object as "Invalid
+ * input" on the union; this names the field instead (`attempts: expected number, received string`).
+ */
+function falseOr<T extends ZodType>(settings: T, what: string) {
+  return z.union([z.literal(false), settings], {
+    error: (issue) => {
+      const isObject = typeof issue.input === 'object' && issue.input !== null;
+      const inside = issue.code === 'invalid_union' && isObject ? (issue.errors[1] ?? []) : [];
+      if (inside.length === 0) return `must be false or an object of ${what} settings`;
+      return inside.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    },
+  });
+}
+
 export const upstreamSchema = z.strictObject({
   /** http(s) origin, optionally with a base path. `${ENV}` is substituted at start-up. */
   baseUrl: z.string().min(1),
@@ -49,6 +119,12 @@ export const upstreamSchema = z.strictObject({
   forwardHeaders: z.array(z.string().min(1)).default([]),
   /** Largest response body accepted, bytes. */
   maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  /** Retries for the idempotent calls to this upstream. None by default. */
+  retry: retrySchema.optional(),
+  /** A breaker shared by every call to this upstream. None by default. */
+  circuitBreaker: circuitBreakerSchema.optional(),
+  /** Hedging for the idempotent calls to this upstream. None by default. */
+  hedge: hedgeSchema.optional(),
 });
 
 export const callSchema = z.strictObject({
@@ -70,6 +146,14 @@ export const callSchema = z.strictObject({
   each: z.string().optional(),
   /** Most elements `each` accepts from another call's result. */
   maxItems: z.number().int().positive().default(1000),
+  /** Safe to send twice. Default: true for GET, PUT and DELETE, false for POST and PATCH. */
+  idempotent: z.boolean().optional(),
+  /** Fields that override the upstream's `retry`, or `false` for none. */
+  retry: falseOr(z.strictObject(retryFields).partial(), 'retry').optional(),
+  /** Fields that override the upstream's `hedge`, or `false` for none. */
+  hedge: falseOr(z.strictObject(hedgeFields).partial(), 'hedge').optional(),
+  /** `false`: this call does not go through its upstream's breaker. */
+  circuitBreaker: z.literal(false).optional(),
 });
 
 export const endpointSchema = z.strictObject({
@@ -115,6 +199,9 @@ export type UpstreamConfig = output<typeof upstreamSchema>;
 export type EndpointConfig = output<typeof endpointSchema>;
 export type CallConfig = output<typeof callSchema>;
 export type FieldConfig = output<typeof fieldSchema>;
+export type RetryConfig = output<typeof retrySchema>;
+export type CircuitBreakerConfig = output<typeof circuitBreakerSchema>;
+export type HedgeConfig = output<typeof hedgeSchema>;
 
 /**
  * Types a config written in TypeScript. Validation happens once, when the plan is compiled.

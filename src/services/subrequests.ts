@@ -1,4 +1,4 @@
-import type { CompiledEndpoint } from './plan.ts';
+import type { CompiledEndpoint } from './plan/index.ts';
 import { resolveRef, type TemplateContext } from './template.ts';
 
 /** Cloudflare's per-request subrequest cap on the Free plan; Paid allows 1000 (or what `limits.subrequests` sets). */
@@ -6,10 +6,12 @@ export const DEFAULT_MAX_SUBREQUESTS = 50;
 
 export interface CallCount {
   call: string;
-  /** Upstream requests this call may make. */
+  /** Upstream requests this call may make: its elements times `attempts`. */
   count: number;
   /** Why: one request, one per input element, or the call's `maxItems` (each over another call's result). */
   rule: 'one' | 'each-input' | 'each-result';
+  /** Requests per element: `retry.attempts` when it retries, `1 + hedge.maxExtra` when it hedges, else 1. */
+  attempts: number;
 }
 
 export interface SubrequestCount {
@@ -22,17 +24,22 @@ export interface SubrequestCount {
  * one per plain call (dependent calls included: they may run), one per element for `each` over
  * the input, and the call's `maxItems` for `each` over another call's result (its length is not
  * known yet, `maxItems` bounds it). An input array that is missing or not an array counts 0: the
- * call then fails without a request. One attempt per call: there are no retries yet.
+ * call then fails without a request. Each of these is multiplied by the attempts one element may
+ * send: `retry.attempts` for a call that retries, `1 + hedge.maxExtra` for one that hedges. The
+ * retry budget may allow fewer, but it is shared and cannot be known up front.
  *
  * @example
  * countSubrequests(itemsEndpoint, { params: {}, query: { ids: ['1', '2'] }, body: {}, calls: {} }).total; // 2
+ * // the same endpoint with "retry": { "attempts": 3 } on the call: 6
  */
 export function countSubrequests(endpoint: CompiledEndpoint, input: TemplateContext): SubrequestCount {
   const calls = endpoint.calls.map((call): CallCount => {
-    if (!call.each) return { call: call.name, count: 1, rule: 'one' };
-    if (call.each.source === 'calls') return { call: call.name, count: call.maxItems, rule: 'each-result' };
+    const attempts = call.retry ? call.retry.attempts : call.hedge ? 1 + call.hedge.maxExtra : 1;
+    const counted = (elements: number, rule: CallCount['rule']): CallCount => ({ call: call.name, count: elements * attempts, rule, attempts });
+    if (!call.each) return counted(1, 'one');
+    if (call.each.source === 'calls') return counted(call.maxItems, 'each-result');
     const items = resolveRef(call.each, input);
-    return { call: call.name, count: Array.isArray(items) ? items.length : 0, rule: 'each-input' };
+    return counted(Array.isArray(items) ? items.length : 0, 'each-input');
   });
   return { total: calls.reduce((sum, c) => sum + c.count, 0), calls };
 }

@@ -1,4 +1,4 @@
-import { compilePlan, ConfigError, type Env, type Plan } from '../services/plan.ts';
+import { compilePlan, ConfigError, type Env, type Plan } from '../services/plan/index.ts';
 import { DEFAULT_MAX_SUBREQUESTS, fixedSubrequests } from '../services/subrequests.ts';
 
 /** The variable that sets the subrequest cap: 50 on the Free plan, 1000 on Paid (or your `limits.subrequests`). */
@@ -56,10 +56,12 @@ function compile(config: unknown, vars: Env, log: Log): Prepared {
     const fixed = fixedSubrequests(endpoint);
     if (fixed.total > maxSubrequests) {
       const calls = fixed.calls.filter((c) => c.rule === 'each-result').map((c) => c.call);
+      const repeated = fixed.calls.filter((c) => c.attempts > 1 && c.count > 0).map((c) => `${c.call} (x${c.attempts})`);
       log(
         `tributary: every request to ${endpoint.id} needs up to ${fixed.total} subrequests, more than ` +
           `${MAX_SUBREQUESTS_VAR}=${maxSubrequests}, and will be refused` +
-          (calls.length > 0 ? `; lower "maxItems" of ${calls.join(', ')}` : ''),
+          (calls.length > 0 ? `; lower "maxItems" of ${calls.join(', ')}` : '') +
+          (repeated.length > 0 ? `; retries or hedges multiply ${repeated.join(', ')}` : ''),
       );
     }
   }

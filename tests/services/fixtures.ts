@@ -1,5 +1,5 @@
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { compilePlan, type CompiledEndpoint, type CompiledUpstream, type Plan } from '../../src/services/plan.ts';
+import { compilePlan, type CompiledEndpoint, type CompiledUpstream, type Plan } from '../../src/services/plan/index.ts';
 
 /** Compiles a config for a test; a refusal fails the test with the compiler's message. */
 export function planOf(config: TributaryConfigInput, env: Record<string, string> = {}): Plan {

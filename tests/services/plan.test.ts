@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { defineConfig, type TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { compilePlan, ConfigError } from '../../src/services/plan.ts';
+import { compilePlan, ConfigError } from '../../src/services/plan/index.ts';
 
 /** A small valid config; tests change one thing and expect one refusal. */
 function base(): { upstreams: Record<string, Record<string, unknown>>; endpoints: Record<string, unknown>[] } {
@@ -111,6 +111,12 @@ describe('compilePlan: refusals name the endpoint, call and field', () => {
     expect(issues[0]).toContain('field "upstream"');
     expect(issues[0]).toContain('unknown upstream "billing"');
     expect(issues[0]).toContain('known: users, orders');
+  });
+
+  it('an upstream named like a property every object has', () => {
+    const config = base();
+    calls(config).orders = { upstream: 'toString', path: '/orders' };
+    expect(refusal(config)).toEqual([expect.stringMatching(/call "orders", field "upstream": unknown upstream "toString"/)]);
   });
 
   it('a dependency cycle, showing the cycle', () => {

@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The contract suite also runs inside workerd, so its test files (and the helpers they import)
- * may import only vitest, src/app.ts, src/services/*, src/lib/* and each other. The globalSetup
- * runs in Node and is the one exception.
+ * may import only vitest, src/app.ts, src/services and src/lib (sub-folders included) and each
+ * other. The globalSetup runs in Node and is the one exception.
  */
 const dir = fileURLToPath(new URL('../contract/', import.meta.url));
 const NODE_ONLY = new Set(['global-setup.ts']);
-const ALLOWED = [/^vitest$/, /^\.\.\/\.\.\/src\/app\.ts$/, /^\.\.\/\.\.\/src\/services\/[\w-]+\.ts$/, /^\.\.\/\.\.\/src\/lib\/[\w-]+\.ts$/, /^\.\/[\w-]+\.ts$/];
+const ALLOWED = [/^vitest$/, /^\.\.\/\.\.\/src\/app\.ts$/, /^\.\.\/\.\.\/src\/services\/(?:[\w-]+\/)*[\w-]+\.ts$/, /^\.\.\/\.\.\/src\/lib\/(?:[\w-]+\/)*[\w-]+\.ts$/, /^\.\/[\w-]+\.ts$/];
 
 function importsOf(source: string): string[] {
   const found: string[] = [];

@@ -118,6 +118,32 @@ describe('the subrequest cap (TRIBUTARY_MAX_SUBREQUESTS, default 50)', () => {
     expect((await up.stats()).requests).toBe(0);
   });
 
+  it('counts every retry attempt and hedge: a request that could exceed the cap with them is refused up front', async () => {
+    const up = upstreamScope('retries');
+    const { request } = testWorker({
+      upstreams: { api: { baseUrl: '${API_URL}', retry: { attempts: 3 } } },
+      endpoints: [
+        {
+          path: '/v1/items',
+          input: { query: { ids: { type: 'array', items: { type: 'string' }, required: true } } },
+          calls: {
+            head: { upstream: 'api', path: '/json/head', retry: false, hedge: { maxExtra: 1 } },
+            items: { upstream: 'api', path: '/json/{item}', each: '{query.ids}' },
+          },
+        },
+      ],
+    });
+    // 2 for the hedged call, 3 per element for the retried one: 2 + 16 x 3 = 50 fits, 17 does not.
+    const res = await request(`/v1/items?ids=${ids(17)}`, { API_URL: up.base });
+    expect(res.status).toBe(422);
+    expect(res.body.error.subrequests).toBe(53);
+    expect(res.body.error.calls).toEqual([
+      { call: 'head', count: 2, rule: 'one', attempts: 2 },
+      { call: 'items', count: 51, rule: 'each-input', attempts: 3 },
+    ]);
+    expect((await up.stats()).requests).toBe(0);
+  });
+
   it('an invalid cap is a configuration problem: 500, and the log names the variable', async () => {
     const up = upstreamScope('bad-cap');
     const { request, logs } = testWorker(itemsConfig as never);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../../src/services/plan.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
 import { countDependsOnInput, countSubrequests, fixedSubrequests } from '../../src/services/subrequests.ts';
 
 const plan = compilePlan({
@@ -30,11 +30,11 @@ describe('countSubrequests', () => {
   it('one per call, one per input element, maxItems for each over a result', () => {
     const count = countSubrequests(x, ctx({ ids: ['a', 'b', 'c'] }, { more: ['d', 'e'] }));
     expect(count.calls).toEqual([
-      { call: 'one', count: 1, rule: 'one' },
-      { call: 'dependent', count: 1, rule: 'one' },
-      { call: 'byQuery', count: 3, rule: 'each-input' },
-      { call: 'byBody', count: 2, rule: 'each-input' },
-      { call: 'byResult', count: 7, rule: 'each-result' },
+      { call: 'one', count: 1, rule: 'one', attempts: 1 },
+      { call: 'dependent', count: 1, rule: 'one', attempts: 1 },
+      { call: 'byQuery', count: 3, rule: 'each-input', attempts: 1 },
+      { call: 'byBody', count: 2, rule: 'each-input', attempts: 1 },
+      { call: 'byResult', count: 7, rule: 'each-result', attempts: 1 },
     ]);
     expect(count.total).toBe(14);
   });

@@ -1,0 +1,142 @@
+import type { CallConfig, EndpointConfig, FieldConfig, UpstreamConfig } from '../config-schema.ts';
+import { bodyRefs, parseBody, parseTemplate, refsOf, soleRef, type BodyTemplate, type Ref, type Template } from '../template.ts';
+import { compileCallResilience } from './resilience.ts';
+import type { CompiledCall, CompiledUpstream } from './types.ts';
+
+/** An endpoint's declared input fields, by where they come from. */
+export type InputFields = { params: Record<string, FieldConfig>; query: Record<string, FieldConfig>; body: Record<string, FieldConfig> };
+
+/** What a call is compiled against: its endpoint, the endpoint's input and calls, and the upstreams. */
+export interface CallContext {
+  endpoint: EndpointConfig;
+  fields: InputFields;
+  callNames: string[];
+  /** The upstreams as declared (even those that failed to compile, so they are not "unknown"). */
+  declared: Record<string, UpstreamConfig>;
+  upstreams: Map<string, CompiledUpstream>;
+}
+
+/**
+ * Compiles one call: parses its templates, checks that every reference names a declared input
+ * field, another call or `{item}` where `each` provides it, and merges its resilience settings
+ * over its upstream's. Problems go to `issues`, each naming `where` and the field.
+ *
+ * @example
+ * compileCall('profile', call, 'endpoint GET /x, call "profile"', context, issues)?.dependsOn; // []
+ */
+export function compileCall(name: string, call: CallConfig, where: string, context: CallContext, issues: string[]): CompiledCall | undefined {
+  const { endpoint, fields, callNames, declared, upstreams } = context;
+  const before = issues.length;
+  const upstream = upstreams.get(call.upstream);
+  // Own keys only: an upstream called "toString" is not declared by every object.
+  const upstreamConfig = Object.hasOwn(declared, call.upstream) ? declared[call.upstream] : undefined;
+  if (!upstream && !upstreamConfig) {
+    const known = Object.keys(declared).join(', ') || 'none';
+    issues.push(`${where}, field "upstream": unknown upstream "${call.upstream}" (known: ${known})`);
+  }
+  if (call.timeoutMs !== undefined && call.timeoutMs > endpoint.deadlineMs) {
+    issues.push(`${where}, field "timeoutMs": ${call.timeoutMs} ms is longer than the endpoint's deadline of ${endpoint.deadlineMs} ms`);
+  }
+  const parse = (text: string, field: string): Template | undefined => {
+    try {
+      return parseTemplate(text);
+    } catch (error) {
+      issues.push(`${where}, field "${field}": ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  const path = parse(call.path, 'path');
+  const query: [string, Template][] = [];
+  for (const [key, text] of Object.entries(call.query)) {
+    const t = parse(text, `query.${key}`);
+    if (t) query.push([key, t]);
+  }
+  let body: BodyTemplate | undefined;
+  if (call.body !== undefined) {
+    try {
+      body = parseBody(call.body);
+    } catch (error) {
+      issues.push(`${where}, field "body": ${(error as Error).message}`);
+    }
+  }
+  let each: Ref | undefined;
+  if (call.each !== undefined) {
+    const t = parse(call.each, 'each');
+    each = t ? soleRef(t) : undefined;
+    if (t && !each) issues.push(`${where}, field "each": must be exactly one reference, like "{query.ids}"`);
+  }
+
+  const dependsOn = new Set<string>();
+  const check = (ref: Ref, field: string, inPath: boolean): void =>
+    checkRef(ref, { at: `${where}, field "${field}"`, inPath, self: name, hasEach: each !== undefined, fields, callNames, dependsOn }, issues);
+  for (const ref of path ? refsOf(path) : []) check(ref, 'path', true);
+  for (const [key, t] of query) for (const ref of refsOf(t)) check(ref, `query.${key}`, false);
+  for (const ref of body ? bodyRefs(body) : []) check(ref, 'body', false);
+  if (each) {
+    if (each.source === 'item') issues.push(`${where}, field "each": cannot iterate over {item}`);
+    else {
+      check(each, 'each', false);
+      if (each.source !== 'calls') {
+        const f = fields[each.source][each.path[0] as string];
+        if (f && f.type !== 'array') issues.push(`${where}, field "each": {${each.text}} is not an array field`);
+      }
+    }
+  }
+  const resilience = compileCallResilience(call, upstreamConfig, where, issues);
+  if (issues.length > before || !upstream || !path) return undefined;
+  return {
+    name,
+    upstream,
+    method: call.method,
+    path,
+    query,
+    body,
+    required: call.required,
+    fallback: call.fallback === undefined ? undefined : { value: call.fallback },
+    timeoutMs: call.timeoutMs ?? upstream.timeoutMs,
+    each,
+    maxItems: call.maxItems,
+    dependsOn: [...dependsOn],
+    ...resilience,
+  };
+}
+
+interface RefCheck {
+  /** `endpoint GET /x, call "a", field "path"`. */
+  at: string;
+  inPath: boolean;
+  /** The call's own name: a call cannot use its own result. */
+  self: string;
+  hasEach: boolean;
+  fields: InputFields;
+  callNames: string[];
+  /** Collects the calls this one depends on. */
+  dependsOn: Set<string>;
+}
+
+/** Checks that one template reference names something that will exist when the call runs. */
+function checkRef(ref: Ref, c: RefCheck, issues: string[]): void {
+  const { at } = c;
+  if (ref.source === 'item') {
+    if (!c.hasEach) issues.push(`${at}: {${ref.text}} is only available in a call with "each"`);
+    return;
+  }
+  if (ref.source === 'calls') {
+    const target = ref.path[0] as string;
+    if (target === c.self) issues.push(`${at}: {${ref.text}} refers to the call itself`);
+    else if (!c.callNames.includes(target)) issues.push(`${at}: {${ref.text}} names no call of this endpoint (calls: ${c.callNames.join(', ')})`);
+    else c.dependsOn.add(target);
+    return;
+  }
+  const field = c.fields[ref.source][ref.path[0] as string];
+  if (!field) {
+    const known = Object.keys(c.fields[ref.source]).join(', ') || 'none';
+    issues.push(`${at}: {${ref.text}} names no declared ${ref.source} field (declared: ${known})`);
+    return;
+  }
+  if (ref.path.length > 1) issues.push(`${at}: {${ref.text}}: input fields have no sub-fields`);
+  if (c.inPath && field.type === 'array') issues.push(`${at}: {${ref.text}} is an array and cannot be part of a path (use "each")`);
+  if (c.inPath && ref.source !== 'params' && !field.required) {
+    issues.push(`${at}: {${ref.text}} is optional and cannot be part of a path (mark it "required")`);
+  }
+}

@@ -1,0 +1,73 @@
+import type { UpstreamConfig } from '../config-schema.ts';
+import { compileUpstreamResilience } from './resilience.ts';
+import type { CompiledUpstream, Env } from './types.ts';
+
+/**
+ * Compiles one upstream: substitutes `${ENV}` in its base URL and headers, checks the URL and its
+ * retry, breaker and hedge settings. Problems go to `issues`; undefined when it cannot be used.
+ * `retryBudget` is filled in later, once the calls that use the upstream are known.
+ *
+ * @example
+ * const users = compileUpstream('users', config.upstreams.users, process.env, issues);
+ */
+export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env, issues: string[]): CompiledUpstream | undefined {
+  const where = `upstream "${name}"`;
+  const baseUrl = substituteEnv(upstream.baseUrl, env, `${where}, field "baseUrl"`, issues);
+  const headers: Record<string, string> = {};
+  for (const [header, value] of Object.entries(upstream.headers)) {
+    const resolved = substituteEnv(value, env, `${where}, header "${header}"`, issues);
+    if (resolved !== undefined) headers[header.toLowerCase()] = resolved;
+  }
+  const circuitBreaker = compileUpstreamResilience(upstream, where, issues);
+  if (baseUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    issues.push(`${where}, field "baseUrl": "${baseUrl}" is not a valid URL`);
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    issues.push(`${where}, field "baseUrl": must be http or https, got ${url.protocol}`);
+    return undefined;
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    issues.push(`${where}, field "baseUrl": must not carry credentials, a query or a fragment (use "headers")`);
+    return undefined;
+  }
+  return {
+    name,
+    base: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
+    origin: url.origin,
+    timeoutMs: upstream.timeoutMs,
+    maxConcurrency: upstream.maxConcurrency,
+    maxQueue: upstream.maxQueue,
+    maxQueueWaitMs: upstream.maxQueueWaitMs,
+    headers,
+    forwardHeaders: new Set(upstream.forwardHeaders.map((h) => h.toLowerCase())),
+    maxBodyBytes: upstream.maxBodyBytes,
+    circuitBreaker,
+    retryBudget: undefined,
+  };
+}
+
+/**
+ * Replaces `${NAME}` with the environment's value; a missing variable is an issue (naming the
+ * variable, never another value), and the result is then undefined.
+ *
+ * @example
+ * substituteEnv('Bearer ${TOKEN}', { TOKEN: 'abc' }, 'upstream "u", header "authorization"', issues); // 'Bearer abc'
+ */
+export function substituteEnv(value: string, env: Env, where: string, issues: string[]): string | undefined {
+  let ok = true;
+  const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    const found = env[name];
+    if (found === undefined) {
+      issues.push(`${where}: environment variable ${name} is not set`);
+      ok = false;
+      return '';
+    }
+    return found;
+  });
+  return ok ? out : undefined;
+}
