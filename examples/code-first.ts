@@ -12,9 +12,9 @@
 import { Hono } from 'hono';
 import { Deadline, gather, TributaryError, type Outcome } from '../src/lib/index.ts';
 import { defineConfig } from '../src/services/config-schema.ts';
-import { Engine } from '../src/services/engine.ts';
-import { compilePlan, type Env } from '../src/services/plan.ts';
-import type { Fetcher } from '../src/services/upstream-client.ts';
+import { Engine } from '../src/services/engine/index.ts';
+import { compilePlan, type Env } from '../src/services/plan/index.ts';
+import type { Fetcher } from '../src/services/upstream/index.ts';
 
 export const UPSTREAMS = {
   users: 'http://127.0.0.1:4001',

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { Engine, type EngineOptions } from './services/engine.ts';
+import { Engine, type EngineOptions } from './services/engine/index.ts';
 import { createTelemetry, type Telemetry } from './services/telemetry.ts';
 import { serverSpan } from './routes/tracing.ts';
-import type { Plan } from './services/plan.ts';
-import type { Fetcher } from './services/upstream-client.ts';
+import type { Plan } from './services/plan/index.ts';
+import type { Fetcher } from './services/upstream/index.ts';
 import { registerEndpoints } from './routes/endpoints.ts';
 import { notFound, onError, requestId, type AppEnv } from './routes/errors.ts';
 import { registerHealth } from './routes/health.ts';

@@ -12,21 +12,14 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
-import { compilePlan, ConfigError, type Plan } from './services/plan.ts';
+import { compilePlan, ConfigError, type Plan } from './services/plan/index.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
 import { loadConfigFile } from './node/load-config.ts';
-import { createNodeTransport } from './node/transport.ts';
+import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
 import { metrics } from '@opentelemetry/api';
 import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
-
-/** Per origin, the largest bulkhead of the upstreams there: more sockets could never be used. */
-function connectionsByOrigin(plan: Plan): (origin: string) => number {
-  const byOrigin = new Map<string, number>();
-  for (const u of plan.upstreams.values()) byOrigin.set(u.origin, Math.max(byOrigin.get(u.origin) ?? 1, u.maxConcurrency));
-  return (origin) => byOrigin.get(new URL(origin).origin) ?? 128;
-}
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -66,7 +59,7 @@ async function main(): Promise<void> {
     fetcher: transport.fetcher,
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });
-  if (telemetry.enabled) observeBulkheads(engine.clients.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
+  if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
 
   const server = serve({ fetch: app.fetch, port, hostname: host });
   server.once('error', (error: NodeJS.ErrnoException) => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '../services/plan.ts';
+import { ConfigError } from '../services/plan/index.ts';
 
 /**
  * Reads the config named by TRIBUTARY_CONFIG: a JSON file, or a .ts/.js module whose default

@@ -1,10 +1,11 @@
 import { Agent, Pool, request } from 'undici';
-import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream-client.ts';
+import type { Plan } from '../services/plan/types.ts';
+import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
 
 export interface NodeTransportOptions {
   /**
-   * Connections kept per upstream origin. Default: the largest `maxConcurrency` of the upstreams
-   * at that origin, so the bulkhead, not the pool, is what limits a fan-out.
+   * Connections kept per upstream origin. Default 128; `node.ts` passes
+   * {@link connectionsByOrigin}, so the bulkheads, not the pool, limit a fan-out.
    */
   connectionsFor?: (origin: string) => number;
   keepAliveTimeoutMs?: number;
@@ -55,3 +56,16 @@ export function createNodeTransport(options: NodeTransportOptions = {}): { fetch
 }
 
 function ignore(): void {}
+
+/**
+ * Per origin, the sum of the bulkheads of the upstreams there: each may fill its own bulkhead
+ * at the same time, and a smaller pool would queue their calls inside undici, unseen.
+ *
+ * @example
+ * createNodeTransport({ connectionsFor: connectionsByOrigin(plan) });
+ */
+export function connectionsByOrigin(plan: Plan): (origin: string) => number {
+  const byOrigin = new Map<string, number>();
+  for (const u of plan.upstreams.values()) byOrigin.set(u.origin, (byOrigin.get(u.origin) ?? 0) + u.maxConcurrency);
+  return (origin) => byOrigin.get(new URL(origin).origin) ?? 128;
+}

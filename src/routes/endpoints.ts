@@ -1,9 +1,9 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { InvalidInputError, type AggregateResult, type Engine } from '../services/engine.ts';
+import { InvalidInputError, type AggregateResult, type Engine } from '../services/engine/index.ts';
 import { zodIssues, type InputIssue } from '../services/input-schema.ts';
 import { TooManySubrequestsError } from '../services/subrequests.ts';
-import type { CompiledEndpoint } from '../services/plan.ts';
+import type { CompiledEndpoint } from '../services/plan/index.ts';
 import { invalidRequest, type AppEnv } from './errors.ts';
 
 export interface EndpointRouteOptions {
@@ -47,7 +47,10 @@ export function registerEndpoints(
 
 /** 422: valid input, but more upstream requests than this deployment allows. Names the calls. */
 function tooManySubrequests(c: Context<AppEnv>, error: TooManySubrequestsError): Response {
-  const calls = error.count.calls.filter((call) => call.count > 0).map(({ call, count, rule }) => ({ call, count, rule }));
+  // `attempts` only where retries or hedges multiply the count, so the body stays as it was without them.
+  const calls = error.count.calls
+    .filter((call) => call.count > 0)
+    .map(({ call, count, rule, attempts }) => ({ call, count, rule, ...(attempts > 1 ? { attempts } : {}) }));
   const body = {
     error: { code: 'too_many_subrequests', message: error.message, subrequests: error.count.total, limit: error.limit, calls },
   };

@@ -24,6 +24,14 @@ export interface Telemetry {
   semaphoreWait: Histogram;
   timeouts: Counter;
   partialResponses: Counter;
+  /** Retries sent, hedges sent, and retries or hedges refused by the budget, per upstream. */
+  retries: Counter;
+  hedges: Counter;
+  budgetExhausted: Counter;
+  /** Breaker transitions per upstream (`tributary.breaker.state` is the new state). */
+  breakerTransitions: Counter;
+  /** Calls the breaker refused at once. */
+  breakerRejections: Counter;
   /** `each` calls get spans for this many elements; the rest run untraced (counted on the call span). */
   maxItemSpans: number;
 }
@@ -54,9 +62,24 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       unit: 's',
       advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     }),
-    timeouts: meter.createCounter('tributary.upstream.timeouts', { description: 'Upstream calls that timed out' }),
+    timeouts: meter.createCounter('tributary.upstream.timeouts', { description: 'Upstream calls that timed out', unit: '{call}' }),
     partialResponses: meter.createCounter('tributary.responses.partial', {
       description: 'Responses in which at least one call failed',
+      unit: '{response}',
+    }),
+    retries: meter.createCounter('tributary.upstream.retries', { description: 'Retries sent to an upstream', unit: '{request}' }),
+    hedges: meter.createCounter('tributary.upstream.hedges', { description: 'Hedged requests sent to an upstream', unit: '{request}' }),
+    budgetExhausted: meter.createCounter('tributary.upstream.retry_budget_exhausted', {
+      description: 'Retries or hedges not sent because the upstream retry budget was spent',
+      unit: '{request}',
+    }),
+    breakerTransitions: meter.createCounter('tributary.breaker.transitions', {
+      description: 'Circuit breaker state changes, by upstream and new state',
+      unit: '{transition}',
+    }),
+    breakerRejections: meter.createCounter('tributary.breaker.rejections', {
+      description: 'Calls refused at once because the circuit was open',
+      unit: '{call}',
     }),
     maxItemSpans: options.maxItemSpans ?? 50,
   };
@@ -84,15 +107,8 @@ export function endWithFailure(span: Span, error: TributaryError): void {
 }
 
 /** A span for time already spent waiting, recorded only when there was a wait. */
-export function recordWait(
-  telemetry: Telemetry,
-  parent: Context,
-  startTime: number,
-  waitMs: number,
-  attributes: Attributes,
-): void {
-  telemetry.semaphoreWait.record(waitMs / 1000, attributes);
-  const span = telemetry.tracer.startSpan(
+export function recordWait(tracer: Tracer, parent: Context, startTime: number, waitMs: number, attributes: Attributes): void {
+  const span = tracer.startSpan(
     'semaphore.acquire',
     { kind: SpanKind.INTERNAL, startTime, attributes: { ...attributes, 'tributary.wait_ms': waitMs } },
     parent,

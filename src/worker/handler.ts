@@ -1,7 +1,8 @@
 import type { ExecutionContext } from 'hono';
 import { createApp } from '../app.ts';
 import { requestIdOf } from '../routes/errors.ts';
-import type { Fetcher } from '../services/upstream-client.ts';
+import type { Plan } from '../services/plan/types.ts';
+import { createUpstreamHealth, type Fetcher, type HealthByUpstream } from '../services/upstream/index.ts';
 import { createPlanCache, defaultLog, stringVars, type Log } from './plan-cache.ts';
 import { startRequestTracing, usePropagator } from './request-tracing.ts';
 import { createTracingCache } from './tracing-config.ts';
@@ -22,7 +23,8 @@ const platformFetch: Fetcher = (url, init) => fetch(url, init);
 /**
  * Builds a Worker's `{ fetch }` around a bundled config. The plan is compiled once per isolate,
  * lazily; the app, its engine and its per-upstream bulkheads are built per request, because a
- * Worker must not share timers, semaphores or I/O between requests. The request's own signal
+ * Worker must not share timers, semaphores or I/O between requests. Breakers and retry budgets
+ * are kept per isolate: best-effort, since each isolate sees only its own share of the traffic. The request's own signal
  * (the `enable_request_signal` flag) reaches every upstream call: a client that leaves cancels them.
  * With OTEL_EXPORTER_OTLP_ENDPOINT set, the request's spans are recorded by a per-request tracer
  * and POSTed once the response is built, inside `ctx.waitUntil` (src/worker/request-tracing.ts).
@@ -33,6 +35,15 @@ const platformFetch: Fetcher = (url, init) => fetch(url, init);
 export function createWorker(config: unknown, log?: Log): WorkerHandler {
   const prepare = createPlanCache(config, log);
   const tracingFor = createTracingCache(log ?? defaultLog);
+  // Breakers, retry budgets and latency windows are plain data (counters and timestamps, no
+  // timers or promises): kept per isolate, per compiled plan, they outlive a request safely.
+  // Date.now, not performance.now: it is the clock Workers keep consistent across requests.
+  const healthByPlan = new WeakMap<Plan, HealthByUpstream>();
+  const healthOf = (plan: Plan): HealthByUpstream => {
+    let health = healthByPlan.get(plan);
+    if (!health) healthByPlan.set(plan, (health = createUpstreamHealth(plan, { clock: () => Date.now() })));
+    return health;
+  };
   return {
     async fetch(request, env, ctx) {
       usePropagator();
@@ -45,7 +56,7 @@ export function createWorker(config: unknown, log?: Log): WorkerHandler {
       const { app } = createApp({
         plan,
         fetcher: platformFetch,
-        engine: { maxSubrequests },
+        engine: { maxSubrequests, health: healthOf(plan) },
         ...(tracing ? { telemetry: tracing.telemetry } : {}),
         ...(typeof debugToken === 'string' && debugToken !== '' ? { debugToken } : {}),
         ...(log ? { log } : {}),

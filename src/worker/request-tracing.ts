@@ -3,7 +3,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { createTelemetry, INSTRUMENTATION_SCOPE, type Telemetry } from '../services/telemetry.ts';
-import type { Fetcher } from '../services/upstream-client.ts';
+import type { Fetcher } from '../services/upstream/index.ts';
 import { toOtlpTraces } from './otlp-json.ts';
 import type { Log } from './plan-cache.ts';
 import type { TracingConfig } from './tracing-config.ts';

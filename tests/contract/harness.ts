@@ -6,7 +6,7 @@
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { compilePlan, type Env } from '../../src/services/plan.ts';
+import { compilePlan, type Env } from '../../src/services/plan/index.ts';
 
 /** What the test upstream's `__stats` returns (the subset these tests read). */
 export interface UpstreamStats {

@@ -53,7 +53,7 @@ describe('the client disconnecting mid-request', () => {
     const stats = upstream.stats(scope);
     expect(stats.requests).toBe(2);
     expect(Object.keys(stats.byPath).sort()).toEqual(['/hang/a', '/hang/b']);
-    await eventually(() => gw.engine.clients.get('u')?.bulkhead.running === 0);
+    await eventually(() => gw.engine.upstreams.get('u')?.bulkhead.running === 0);
     expect(bulkheads(gw.engine)).toEqual({ u: { running: 0, waiting: 0 } });
   });
 
@@ -67,10 +67,10 @@ describe('the client disconnecting mid-request', () => {
     const first = fetch(`${gw.url}/v1/one/first`).then((r) => r.json() as Promise<{ data: { one: { id: string } } }>);
     await eventually(() => upstream.stats(scope).inFlight === 1);
     const second = abandon(`${gw.url}/v1/one/second`);
-    await eventually(() => gw.engine.clients.get('u')?.bulkhead.waiting === 1);
+    await eventually(() => gw.engine.upstreams.get('u')?.bulkhead.waiting === 1);
     second.controller.abort();
     await second.done;
-    await eventually(() => gw.engine.clients.get('u')?.bulkhead.waiting === 0, 1000);
+    await eventually(() => gw.engine.upstreams.get('u')?.bulkhead.waiting === 0, 1000);
 
     expect((await first).data.one.id).toBe('first');
     await sleep(100);

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.ts';
 import { createNodeTransport } from '../../src/node/transport.ts';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import type { Engine } from '../../src/services/engine.ts';
-import { compilePlan } from '../../src/services/plan.ts';
+import type { Engine } from '../../src/services/engine/index.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
 import { freePort } from '../support/free-port.ts';
 
 export interface RunningGateway {
@@ -48,7 +48,7 @@ export async function startGateway(config: TributaryConfigInput): Promise<Runnin
 /** Every bulkhead of the engine: nothing running, nothing waiting. */
 export function bulkheads(engine: Engine): Record<string, { running: number; waiting: number }> {
   return Object.fromEntries(
-    [...engine.clients].map(([name, client]) => [name, { running: client.bulkhead.running, waiting: client.bulkhead.waiting }]),
+    [...engine.upstreams].map(([name, u]) => [name, { running: u.bulkhead.running, waiting: u.bulkhead.waiting }]),
   );
 }
 

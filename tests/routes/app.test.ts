@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp, type AppDeps } from '../../src/app.ts';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { compilePlan } from '../../src/services/plan.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
 import { fakeFetcher, json, type Handler, type RecordedCall } from '../services/fake-fetcher.ts';
 
 const SECRET = 'secret-users-key-5f1c';

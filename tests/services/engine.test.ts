@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { Engine, InvalidInputError, type AggregateResult, type RequestInput } from '../../src/services/engine.ts';
-import type { Fetcher } from '../../src/services/upstream-client.ts';
+import { Engine, InvalidInputError, type AggregateResult, type RequestInput } from '../../src/services/engine/index.ts';
+import type { Fetcher } from '../../src/services/upstream/index.ts';
 import { fakeFetcher, json, type Handler, type RecordedCall } from './fake-fetcher.ts';
 import { endpointOf, planOf } from './fixtures.ts';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { compilePlan, ConfigError } from '../../src/services/plan.ts';
+import { compilePlan, ConfigError } from '../../src/services/plan/index.ts';
 import { createCodeFirstApp, UPSTREAMS } from '../../examples/code-first.ts';
 import tsConfig from '../../examples/dashboard.config.ts';
 import { fakeFetcher, json, type Handler } from './fake-fetcher.ts';

@@ -5,7 +5,7 @@
  * signal aborts. Every body it hands out is tracked, so a test can check it was consumed or
  * cancelled.
  */
-import type { Fetcher } from '../../src/services/upstream-client.ts';
+import type { Fetcher } from '../../src/services/upstream/index.ts';
 
 export type FetchInit = Parameters<Fetcher>[1];
 

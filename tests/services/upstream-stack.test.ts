@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { monotonic } from '../../src/lib/clock.ts';
 import { Deadline } from '../../src/lib/deadline.ts';
 import { cancelled, TributaryError } from '../../src/lib/errors.ts';
-import { newStats, UpstreamClient, type UpstreamRequest } from '../../src/services/upstream-client.ts';
+import type { CompiledCall, CompiledUpstream } from '../../src/services/plan/types.ts';
+import {
+  buildCallStack,
+  createBulkhead,
+  silentObserver,
+  type CallResult,
+  type Fetcher,
+} from '../../src/services/upstream/index.ts';
 import { fakeFetcher, json, streamed } from './fake-fetcher.ts';
 import { upstreamOf } from './fixtures.ts';
 
@@ -17,7 +25,18 @@ afterEach(() => {
   for (const d of deadlines.splice(0)) d.dispose();
 });
 
-function request(over: Partial<UpstreamRequest> = {}): UpstreamRequest {
+interface Req {
+  label: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+  deadline: Deadline;
+}
+
+function request(over: Partial<Req> = {}): Req {
   const deadline = over.deadline ?? Deadline.after(5000);
   deadlines.push(deadline);
   return {
@@ -28,8 +47,36 @@ function request(over: Partial<UpstreamRequest> = {}): UpstreamRequest {
     timeoutMs: 1000,
     signal: deadline.signal,
     deadline,
-    stats: newStats(),
     ...over,
+  };
+}
+
+/** A plain call to `upstream`: no retry, hedge or breaker, so its stack is clamp, bulkhead, timeout, attempt. */
+function plainCall(upstream: CompiledUpstream, timeoutMs: number): CompiledCall {
+  return {
+    name: 'orders', upstream, method: 'GET', path: [], query: [], body: undefined, required: false, fallback: undefined,
+    timeoutMs, each: undefined, maxItems: 1, dependsOn: [], idempotent: true, retry: undefined, hedge: undefined, useBreaker: false,
+  };
+}
+
+/** The stack of a plain call, with one bulkhead shared by every call made through it, as in the engine. */
+function clientOf(upstream: CompiledUpstream, fetcher: Fetcher) {
+  const bulkhead = createBulkhead(upstream, monotonic);
+  const health = { breaker: undefined, budget: undefined, latency: undefined };
+  const send = (req: Req): Promise<CallResult> => {
+    const stack = buildCallStack(plainCall(upstream, req.timeoutMs), { fetcher, bulkhead, health, clock: monotonic });
+    const { label, method, url, headers, body, signal, deadline } = req;
+    return stack({ label, request: { method, url, headers, ...(body === undefined ? {} : { body }) }, signal, deadline, attempt: 0, observer: silentObserver });
+  };
+  return {
+    bulkhead,
+    send,
+    /** The value, or the call's error thrown. */
+    async call(req: Req): Promise<unknown> {
+      const result = await send(req);
+      if (!result.ok) throw result.error;
+      return result.value;
+    },
   };
 }
 
@@ -44,13 +91,12 @@ async function failure(promise: Promise<unknown>): Promise<TributaryError> {
   return result.error as TributaryError;
 }
 
-describe('UpstreamClient: answers', () => {
+describe('Call stack: answers', () => {
   it('returns the parsed JSON and records the attempt', async () => {
     const fake = fakeFetcher(() => json({ id: 42 }));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const req = request({ method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
-    await expect(client.call(req)).resolves.toEqual({ id: 42 });
-    expect(req.stats).toMatchObject({ attempts: 1, status: 200 });
+    await expect(client.send(req)).resolves.toMatchObject({ ok: true, value: { id: 42 }, attempts: 1, status: 200 });
     const [call] = fake.calls;
     expect(call?.method).toBe('POST');
     expect(call?.body).toBe('{"a":1}');
@@ -60,13 +106,13 @@ describe('UpstreamClient: answers', () => {
 
   it('an empty 2xx body is null', async () => {
     const fake = fakeFetcher(() => new Response(null, { status: 204 }));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     await expect(client.call(request())).resolves.toBeNull();
   });
 
   it.each([500, 503, 404, 302])('status %i -> http_status with the status, body cancelled', async (status) => {
     const fake = fakeFetcher(() => json({ error: 'nope' }, status, status === 302 ? { location: 'http://evil.test/' } : {}));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const error = await failure(client.call(request()));
     expect(error.code).toBe('http_status');
     expect(error.status).toBe(status);
@@ -78,7 +124,7 @@ describe('UpstreamClient: answers', () => {
 
   it('invalid JSON -> invalid_response, body consumed', async () => {
     const fake = fakeFetcher(() => new Response('<html>oops</html>', { status: 200 }));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const error = await failure(client.call(request()));
     expect(error.code).toBe('invalid_response');
     expect(error.message).toBe('orders: users did not send valid JSON');
@@ -87,7 +133,7 @@ describe('UpstreamClient: answers', () => {
 
   it('a streamed body over maxBodyBytes -> invalid_response, stream cancelled before the end', async () => {
     const fake = fakeFetcher(() => streamed(1024, 1000));
-    const client = new UpstreamClient(upstreamOf({ maxBodyBytes: 4096 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxBodyBytes: 4096 }), fake.fetcher);
     const error = await failure(client.call(request()));
     expect(error.code).toBe('invalid_response');
     expect(error.message).toBe('orders: response body is larger than 4096 bytes');
@@ -98,7 +144,7 @@ describe('UpstreamClient: answers', () => {
 
   it('a declared content-length over the limit is refused without reading the body', async () => {
     const fake = fakeFetcher(() => new Response('x'.repeat(100), { headers: { 'content-length': '2000000' } }));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const error = await failure(client.call(request()));
     expect(error.code).toBe('invalid_response');
     expect(error.message).toContain('larger than 1048576 bytes');
@@ -109,17 +155,17 @@ describe('UpstreamClient: answers', () => {
     const text = JSON.stringify('y'.repeat(98));
     expect(text.length).toBe(100);
     const fake = fakeFetcher(() => new Response(text));
-    const client = new UpstreamClient(upstreamOf({ maxBodyBytes: 100 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxBodyBytes: 100 }), fake.fetcher);
     await expect(client.call(request())).resolves.toBe('y'.repeat(98));
   });
 });
 
-describe('UpstreamClient: failures', () => {
+describe('Call stack: failures', () => {
   it('a TypeError from fetch -> network, with the cause code and no URL', async () => {
     const fake = fakeFetcher(() => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:80'), { code: 'ECONNREFUSED' }) });
     });
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const error = await failure(client.call(request()));
     expect(error.code).toBe('network');
     expect(error.message).toBe('orders: could not reach users (ECONNREFUSED)');
@@ -134,7 +180,7 @@ describe('UpstreamClient: failures', () => {
       },
     });
     const fake = fakeFetcher(() => new Response(broken));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const error = await failure(client.call(request()));
     expect(error.code).toBe('network');
     expect(error.message).toContain('ECONNRESET');
@@ -142,7 +188,7 @@ describe('UpstreamClient: failures', () => {
 
   it('per-try timeout -> timeout "<call> did not answer within N ms", and the fetch is aborted', async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const promise = failure(client.call(request({ timeoutMs: 100 })));
     await vi.advanceTimersByTimeAsync(99);
     expect(fake.calls[0]?.signal.aborted).toBe(false);
@@ -157,7 +203,7 @@ describe('UpstreamClient: failures', () => {
 
   it('the deadline, when nearer than the timeout, ends the call as deadline_exceeded', async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const deadline = Deadline.after(200);
     const promise = failure(client.call(request({ deadline, signal: deadline.signal, timeoutMs: 1000 })));
     await vi.advanceTimersByTimeAsync(200);
@@ -169,7 +215,7 @@ describe('UpstreamClient: failures', () => {
 
   it('too little budget left: deadline_exceeded without calling', async () => {
     const fake = fakeFetcher(() => json({}));
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const deadline = Deadline.after(3);
     const error = await failure(client.call(request({ deadline, signal: deadline.signal })));
     expect(error.code).toBe('deadline_exceeded');
@@ -179,7 +225,7 @@ describe('UpstreamClient: failures', () => {
 
   it("a caller's cancel aborts the fetch with the caller's reason, not a timeout", async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf(), fake.fetcher);
+    const client = clientOf(upstreamOf(), fake.fetcher);
     const controller = new AbortController();
     const promise = failure(client.call(request({ signal: controller.signal })));
     await vi.advanceTimersByTimeAsync(10);
@@ -191,7 +237,7 @@ describe('UpstreamClient: failures', () => {
   });
 
   it('a foreign throw (a body getter that throws) still becomes a TributaryError', async () => {
-    const client = new UpstreamClient(upstreamOf(), async () => {
+    const client = clientOf(upstreamOf(), async () => {
       const response = new Response('{}');
       Object.defineProperty(response, 'body', {
         get() {
@@ -206,10 +252,10 @@ describe('UpstreamClient: failures', () => {
   });
 });
 
-describe('UpstreamClient: bulkhead', () => {
+describe('Call stack: bulkhead', () => {
   it('never has more than maxConcurrency calls in flight; queued calls run in order', async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 2 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxConcurrency: 2 }), fake.fetcher);
     const results = Array.from({ length: 5 }, (_, i) => client.call(request({ url: `http://users.test/n/${i}` })));
     await vi.advanceTimersByTimeAsync(0);
     expect(fake.calls.map((c) => c.path)).toEqual(['/n/0', '/n/1']);
@@ -235,7 +281,7 @@ describe('UpstreamClient: bulkhead', () => {
       },
     });
     const fake = fakeFetcher((call) => (call.index === 0 ? new Response(slowBody) : json({ fast: true })));
-    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxConcurrency: 1 }), fake.fetcher);
     const first = client.call(request());
     const second = client.call(request());
     await vi.advanceTimersByTimeAsync(0);
@@ -249,7 +295,7 @@ describe('UpstreamClient: bulkhead', () => {
 
   it('a full queue rejects at once with code rejected, without calling', async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1, maxQueue: 1 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxConcurrency: 1, maxQueue: 1 }), fake.fetcher);
     const running = client.call(request());
     const queued = client.call(request());
     const error = await failure(client.call(request({ label: 'third' })));
@@ -264,7 +310,7 @@ describe('UpstreamClient: bulkhead', () => {
 
   it('maxQueueWaitMs bounds the wait for a slot', async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1, maxQueueWaitMs: 50 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxConcurrency: 1, maxQueueWaitMs: 50 }), fake.fetcher);
     const running = client.call(request());
     const waiting = failure(client.call(request()));
     await vi.advanceTimersByTimeAsync(50);
@@ -278,7 +324,7 @@ describe('UpstreamClient: bulkhead', () => {
 
   it('an aborted waiter leaves the queue at once and never reaches the upstream', async () => {
     const fake = fakeFetcher();
-    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxConcurrency: 1 }), fake.fetcher);
     const controller = new AbortController();
     const running = client.call(request());
     const leaving = failure(client.call(request({ signal: controller.signal })));
@@ -304,7 +350,7 @@ describe('UpstreamClient: bulkhead', () => {
       },
     ];
     const fake = fakeFetcher((call) => (answers[call.index] ?? (() => json('ok')))());
-    const client = new UpstreamClient(upstreamOf({ maxConcurrency: 1, maxBodyBytes: 2048 }), fake.fetcher);
+    const client = clientOf(upstreamOf({ maxConcurrency: 1, maxBodyBytes: 2048 }), fake.fetcher);
     const results = await Promise.allSettled(answers.map(() => client.call(request())));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     expect(client.bulkhead.running).toBe(0);

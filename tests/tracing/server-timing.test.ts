@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { compilePlan } from '../../src/services/plan.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
 import { fakeFetcher, json, type Handler } from '../services/fake-fetcher.ts';
 import { dashboardConfig, type DashboardOptions } from './dashboard-config.ts';
 import { sleep } from './in-memory-tracing.ts';

@@ -7,7 +7,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { compilePlan } from '../../src/services/plan.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
 import { redactUrl } from '../../src/services/telemetry.ts';
 import { fakeFetcher, json, type Handler } from '../services/fake-fetcher.ts';
 import { dashboardConfig, type DashboardOptions } from './dashboard-config.ts';

@@ -8,7 +8,7 @@ import { SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentel
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { renderWaterfall, WaterfallExporter } from '../../src/node/waterfall-exporter.ts';
-import { compilePlan } from '../../src/services/plan.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
 import { createTelemetry } from '../../src/services/telemetry.ts';
 import { fakeFetcher, json, type Handler } from '../services/fake-fetcher.ts';
 import { dashboardConfig } from './dashboard-config.ts';

@@ -1,0 +1,165 @@
+import type { Deadline } from '../../lib/deadline.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { abortReason, cancelled, TributaryError } from '../../lib/errors.ts';
+import type { Scope } from '../../lib/scope.ts';
+import { trace, type Context } from '@opentelemetry/api';
+import { callObserver } from '../call-observer.ts';
+import type { CompiledCall } from '../plan/types.ts';
+import { endWithFailure, type Telemetry } from '../telemetry.ts';
+import { resolveRef, type TemplateContext } from '../template.ts';
+import type { CallFn } from '../upstream/types.ts';
+import type { Outcomes } from './outcomes.ts';
+import { buildRequest } from './request.ts';
+
+/** How a call ended, for the calls that depend on it. */
+export type CallState = { ok: true } | { ok: false; error: TributaryError };
+
+/** What one request shares with each of its calls. */
+export interface RunState {
+  base: TemplateContext;
+  headers: Headers | undefined;
+  scope: Scope;
+  /** The calls' share of the request's deadline. */
+  deadline: Deadline;
+  outcomes: Outcomes;
+  /** The `aggregate` span's context. */
+  parent: Context;
+  /** Settles a call once, however many calls depend on it. */
+  settle(name: string): Promise<CallState>;
+}
+
+export interface RunnerDeps {
+  telemetry: Telemetry;
+  clock: Clock;
+  stackFor(call: CompiledCall): CallFn;
+}
+
+/**
+ * One call of a request: waits for the calls it depends on, then runs it (or each of its
+ * elements) in the request's scope, under its `upstream <call>` span, and hands every outcome to
+ * {@link Outcomes}. Never rejects for an upstream failure; only a bug throws.
+ */
+export async function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
+  const states = await Promise.all(call.dependsOn.map(async (name) => [name, await run.settle(name)] as const));
+  const span = deps.telemetry.tracer.startSpan(
+    `upstream ${call.name}`,
+    { attributes: { 'tributary.call': call.name, 'upstream.name': call.upstream.name } },
+    run.parent,
+  );
+  let state: CallState | undefined;
+  try {
+    state = await settle(call, run, deps, states, trace.setSpan(run.parent, span));
+    return state;
+  } finally {
+    const error = state && !state.ok ? state.error : undefined;
+    span.setAttribute('tributary.outcome', !state ? 'error' : state.ok ? 'ok' : error?.code === 'cancelled' ? 'cancelled' : 'error');
+    if (error) endWithFailure(span, error);
+    span.end();
+  }
+}
+
+async function settle(
+  call: CompiledCall,
+  run: RunState,
+  deps: RunnerDeps,
+  states: (readonly [string, CallState])[],
+  callTrace: Context,
+): Promise<CallState> {
+  const { outcomes } = run;
+  const missing = states.find(([, s]) => !s.ok);
+  if (missing) {
+    const cause = missing[1].ok ? undefined : missing[1].error;
+    return skip(call, run, `${call.name} was not started: it needs ${missing[0]}, which failed`, cause);
+  }
+  if (run.scope.signal.aborted) {
+    const reason = abortReason(run.scope.signal);
+    return skip(call, run, `${call.name} was not started: ${reason.message}`, reason);
+  }
+  const ctx: TemplateContext = { ...run.base, calls: outcomes.values };
+  if (!call.each) {
+    const element = await runOne(call, ctx, run, deps, { parent: callTrace, spans: true });
+    return element.ok ? { ok: true } : { ok: false, error: element.error };
+  }
+
+  let items = resolveRef(call.each, ctx);
+  // An optional input list the client left out is an empty list, not a failure.
+  if (items == null && call.each.source !== 'calls') items = [];
+  if (!Array.isArray(items) || items.length > call.maxItems) {
+    const why = Array.isArray(items) ? `has ${items.length} elements, more than ${call.maxItems}` : 'is not an array';
+    const error = new TributaryError('invalid_response', `${call.name}: {${call.each.text}} ${why}`);
+    outcomes.failedWhole(call, error);
+    return { ok: false, error };
+  }
+  const span = trace.getSpan(callTrace);
+  const traced = Math.min(items.length, deps.telemetry.maxItemSpans);
+  span?.setAttributes({ 'tributary.items': items.length, 'tributary.items_traced': traced });
+  const elements = await Promise.all(
+    items.map((item, index) => runOne(call, { ...ctx, item }, run, deps, { parent: callTrace, spans: index < traced, item: index })),
+  );
+  const firstError = elements.find((e) => !e.ok);
+  const failures = elements.filter((e) => !e.ok).length;
+  span?.setAttribute('tributary.items_failed', failures);
+  outcomes.listed(call, elements.map((e) => e.value), failures === 0);
+  return firstError && !firstError.ok ? { ok: false, error: firstError.error } : { ok: true };
+}
+
+function skip(call: CompiledCall, run: RunState, message: string, cause: TributaryError | undefined): CallState {
+  const error = cancelled(message);
+  run.outcomes.skipped(call, undefined, error, cause);
+  return { ok: false, error };
+}
+
+type Element = { ok: true; value: unknown } | { ok: false; value: unknown; error: TributaryError };
+
+/** Queues one request in the scope, sends it through the call's stack, records its outcome. */
+async function runOne(
+  call: CompiledCall,
+  ctx: TemplateContext,
+  run: RunState,
+  deps: RunnerDeps,
+  where: { parent: Context; spans: boolean; item?: number },
+): Promise<Element> {
+  const { clock } = deps;
+  const { item } = where;
+  const observer = callObserver(deps.telemetry, { upstream: call.upstream.name, ...where });
+  // Messages name an element by its value (`items[sku-1]`), as the client sent it.
+  const label = item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
+  const stack = deps.stackFor(call);
+  const queuedAt = clock();
+  let slotWait = 0;
+  const outcome = await run.scope.spawn(
+    ({ signal }) =>
+      stack({ label, request: buildRequest(call, ctx, run.headers), signal, deadline: run.deadline, attempt: 0, observer }),
+    {
+      onWait: (report) => {
+        slotWait = report.waitMs;
+        observer.wait('request', report);
+      },
+    },
+  );
+  const durationMs = clock() - queuedAt;
+  const { outcomes } = run;
+  if (outcome.status === 'ok') {
+    const result = outcome.value;
+    const settled = { durationMs, waitMs: slotWait + result.waitMs, attempts: result.attempts };
+    if (result.ok) {
+      outcomes.succeeded(call, item, result.value, settled);
+      return { ok: true, value: result.value };
+    }
+    return { ok: false, error: result.error, value: outcomes.failed(call, item, result.error, settled) };
+  }
+  const settled = { durationMs, waitMs: slotWait, attempts: 0 };
+  if (outcome.status === 'error') {
+    // Rendering the request failed (an unsafe value from another call), or a bug: that is a 500.
+    if (!(outcome.error instanceof TributaryError)) throw outcome.error;
+    return { ok: false, error: outcome.error, value: outcomes.failed(call, item, outcome.error, settled) };
+  }
+  const error = notStarted(label, outcome.reason);
+  return { ok: false, error, value: outcomes.failed(call, item, error, settled, 'skipped') };
+}
+
+/** A task skipped while queued for a slot: the reason's code, a message naming the call. */
+function notStarted(label: string, reason: TributaryError): TributaryError {
+  const why = reason.code === 'deadline_exceeded' ? "the request's deadline passed" : reason.message;
+  return new TributaryError(reason.code, `${label} was not started: ${why}`, { cause: reason });
+}

@@ -1,0 +1,176 @@
+import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { Deadline } from '../../lib/deadline.ts';
+import { abortReason, cancelled } from '../../lib/errors.ts';
+import { monotonic, type Clock } from '../../lib/clock.ts';
+import type { Semaphore } from '../../lib/semaphore.ts';
+import { Scope } from '../../lib/scope.ts';
+import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
+import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
+import { createTelemetry, type Telemetry } from '../telemetry.ts';
+import type { TemplateContext } from '../template.ts';
+import { createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
+import { buildCallStack } from '../upstream/stack.ts';
+import type { CallFn, Fetcher } from '../upstream/types.ts';
+import { runCall, type CallState, type RunState } from './call-runner.ts';
+import { checkInput } from './input-check.ts';
+import { Outcomes, type OutcomeListener } from './outcomes.ts';
+import type { AggregateResult, EngineOptions, RequestInput } from './types.ts';
+
+/** One upstream as the engine runs it: its bulkhead and the health it shares across requests. */
+export interface UpstreamRuntime {
+  upstream: CompiledUpstream;
+  bulkhead: Semaphore;
+  health: UpstreamHealth;
+}
+
+/**
+ * Runs compiled endpoints: every call of a request inside one {@link Scope}, under the
+ * endpoint's deadline and fan-out limit, each call through the stack of policies built for it
+ * once (src/services/upstream/stack.ts), each upstream behind its process-wide bulkhead.
+ *
+ * @example
+ * const engine = new Engine(plan, fetch);
+ * const result = await engine.run(plan.endpoints[0], { params: { userId: '42' }, query: {} }, request.signal);
+ */
+export class Engine {
+  readonly upstreams: Map<string, UpstreamRuntime>;
+  readonly telemetry: Telemetry;
+  readonly #clock: Clock;
+  readonly #fraction: number;
+  readonly #maxSubrequests: number | undefined;
+  readonly #fetcher: Fetcher;
+  readonly #stacks = new Map<CompiledCall, CallFn>();
+  readonly #listeners: OutcomeListener[];
+
+  constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
+    this.#clock = options.clock ?? monotonic;
+    this.#maxSubrequests = options.maxSubrequests;
+    this.#fraction = options.callBudgetFraction ?? 0.95;
+    this.#fetcher = fetcher;
+    const telemetry = (this.telemetry = options.telemetry ?? createTelemetry());
+    const health =
+      options.health ??
+      createUpstreamHealth(plan, {
+        clock: this.#clock,
+        onBreakerChange: (upstream, from, to) =>
+          telemetry.breakerTransitions.add(1, { 'upstream.name': upstream, 'tributary.breaker.state': to, 'tributary.breaker.from': from }),
+      });
+    this.upstreams = new Map(
+      [...plan.upstreams].map(([name, upstream]) => [
+        name,
+        { upstream, bulkhead: createBulkhead(upstream, this.#clock), health: health.get(name) ?? noHealth },
+      ]),
+    );
+    this.#listeners = [upstreamMetrics(telemetry)];
+  }
+
+  /**
+   * Answers one request. Throws `InvalidInputError` before any call starts when the input
+   * cannot be used safely, `TooManySubrequestsError` when it could exceed `maxSubrequests`;
+   * otherwise resolves with the outcomes, never while a call still runs.
+   * `parent` is the trace context to hang the `aggregate` span under (default: the active one).
+   */
+  async run(
+    endpoint: CompiledEndpoint,
+    input: RequestInput,
+    signal?: AbortSignal,
+    parent: Context = context.active(),
+  ): Promise<AggregateResult> {
+    const started = this.#clock();
+    const base: TemplateContext = { params: input.params, query: input.query, body: input.body ?? {}, calls: {} };
+    checkInput(endpoint, base);
+    if (this.#maxSubrequests !== undefined) {
+      const count = countSubrequests(endpoint, base);
+      if (count.total > this.#maxSubrequests) throw new TooManySubrequestsError(endpoint, count, this.#maxSubrequests);
+    }
+    const span = this.telemetry.tracer.startSpan(
+      `aggregate ${endpoint.id}`,
+      { attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
+      parent,
+    );
+    const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock });
+    const budget = deadline.child({ fraction: this.#fraction });
+    const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency, clock: this.#clock });
+    const outcomes = new Outcomes(endpoint, this.#listeners, (reason) => scope.cancel(reason));
+    const pending = new Map<string, Promise<CallState>>();
+    const byName = new Map(endpoint.calls.map((c) => [c.name, c]));
+    const deps = { telemetry: this.telemetry, clock: this.#clock, stackFor: (call: CompiledCall) => this.#stackFor(call) };
+    const run: RunState = {
+      base,
+      headers: input.headers,
+      scope,
+      deadline: budget,
+      outcomes,
+      parent: trace.setSpan(parent, span),
+      settle: (name) => {
+        let promise = pending.get(name);
+        if (!promise) {
+          promise = runCall(byName.get(name) as CompiledCall, run, deps);
+          pending.set(name, promise);
+        }
+        return promise;
+      },
+    };
+
+    const fanoutStart = this.#clock();
+    try {
+      await Promise.all(endpoint.calls.map((c) => run.settle(c.name)));
+    } catch (error) {
+      // A bug, not an upstream failure: stop the siblings, wait for them, end the span, let the
+      // route answer 500.
+      scope.cancel(cancelled('cancelled because of an internal error'));
+      await scope.join();
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
+      span.setAttribute('error.type', 'internal');
+      span.end();
+      throw error;
+    } finally {
+      await scope.join();
+      scope.dispose();
+      budget.dispose();
+      deadline.dispose();
+    }
+    const result = outcomes.result(this.#clock() - started, this.#clock() - fanoutStart);
+    endAggregate(span, result, signal);
+    if (!result.complete) this.telemetry.partialResponses.add(1, { 'tributary.endpoint': endpoint.path });
+    return result;
+  }
+
+  /** The call's stack, built on first use and kept: policies that are off are not in it. */
+  #stackFor(call: CompiledCall): CallFn {
+    let stack = this.#stacks.get(call);
+    if (!stack) {
+      const runtime = this.upstreams.get(call.upstream.name) as UpstreamRuntime;
+      stack = buildCallStack(call, { fetcher: this.#fetcher, bulkhead: runtime.bulkhead, health: runtime.health, clock: this.#clock });
+      this.#stacks.set(call, stack);
+    }
+    return stack;
+  }
+}
+
+const noHealth: UpstreamHealth = { breaker: undefined, budget: undefined, latency: undefined };
+
+function endAggregate(span: Span, result: AggregateResult, signal: AbortSignal | undefined): void {
+  const { failed, errors, complete } = result;
+  span.setAttributes({
+    'tributary.complete': complete,
+    'tributary.failed': new Set(errors.map((e) => e.call)).size,
+    ...(failed ? { 'tributary.failed_required': failed.call } : {}),
+  });
+  if (signal?.aborted) span.setAttributes({ 'tributary.cancelled': true, 'tributary.cancel_reason': abortReason(signal).message });
+  else if (failed) {
+    span.setAttribute('error.type', failed.code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `required call ${failed.call} failed` });
+  }
+  span.end();
+}
+
+/** Per-upstream duration by outcome, and timeouts: low-cardinality labels only. */
+function upstreamMetrics(telemetry: Telemetry): OutcomeListener {
+  return (event) => {
+    const upstream = event.call.upstream.name;
+    const outcome = event.outcome === 'error' ? (event.error?.code ?? 'error') : event.outcome;
+    telemetry.upstreamDuration.record(event.durationMs / 1000, { 'upstream.name': upstream, 'tributary.outcome': outcome });
+    if (outcome === 'timeout') telemetry.timeouts.add(1, { 'upstream.name': upstream });
+  };
+}

@@ -1,0 +1,145 @@
+import { cancelled, TributaryError, type ErrorCode } from '../../lib/errors.ts';
+import type { CompiledCall, CompiledEndpoint } from '../plan/types.ts';
+import type { AggregateResult, CallError, CallReport } from './types.ts';
+
+/** How one call, or one element of an `each` call, ended: what every listener hears, once. */
+export interface OutcomeEvent {
+  call: CompiledCall;
+  item?: number;
+  outcome: 'ok' | 'error' | 'skipped';
+  /** For `error` and `skipped`. */
+  error?: TributaryError;
+  /** From queueing for a request slot to the last byte. */
+  durationMs: number;
+  /** Time spent waiting for slots (the request's and the upstream's). */
+  waitMs: number;
+  attempts: number;
+}
+
+export type OutcomeListener = (event: OutcomeEvent) => void;
+
+export interface Settled {
+  durationMs: number;
+  waitMs: number;
+  attempts: number;
+}
+
+/**
+ * The one owner of a request's outcomes: it puts values and fallbacks into `data`, writes the
+ * `errors` entries, decides when a required call's failure fails the request (and cancels the
+ * calls still running), and tells every listener (metrics, Server-Timing, later streaming) how
+ * each call ended.
+ *
+ * @example
+ * const outcomes = new Outcomes(endpoint, [metrics], (reason) => scope.cancel(reason));
+ * outcomes.succeeded(call, undefined, value, settled);
+ */
+export class Outcomes {
+  /** Values of calls that succeeded, for the templates of the calls that depend on them. */
+  readonly values: Record<string, unknown> = {};
+  readonly reports: CallReport[] = [];
+  readonly #data: Record<string, unknown> = {};
+  readonly #errors: CallError[] = [];
+  readonly #endpoint: CompiledEndpoint;
+  readonly #listeners: readonly OutcomeListener[];
+  readonly #cancel: (reason: TributaryError) => void;
+  #failed: AggregateResult['failed'];
+
+  constructor(endpoint: CompiledEndpoint, listeners: readonly OutcomeListener[], cancel: (reason: TributaryError) => void) {
+    this.#endpoint = endpoint;
+    this.#listeners = listeners;
+    this.#cancel = cancel;
+  }
+
+  /** The call (or element) answered. An element's value is kept by the caller until the list is whole. */
+  succeeded(call: CompiledCall, item: number | undefined, value: unknown, settled: Settled): void {
+    if (item === undefined) this.#data[call.name] = this.values[call.name] = value;
+    this.#emit({ call, outcome: 'ok', ...settled, ...(item === undefined ? {} : { item }) });
+  }
+
+  /**
+   * The call (or element) failed, or (`skipped`) never left the queue because the request was
+   * cancelled or out of time. Returns what stands in for it: its fallback, or null. A required
+   * call fails the request, unless it was only cancelled (something else caused that).
+   */
+  failed(
+    call: CompiledCall,
+    item: number | undefined,
+    error: TributaryError,
+    settled: Settled,
+    outcome: 'error' | 'skipped' = 'error',
+  ): unknown {
+    this.#entry(call, item, error, settled.attempts);
+    if (call.required && error.code !== 'cancelled') this.#failRequest(call, error.code, 'failed');
+    this.#emit({ call, outcome, error, ...settled, ...(item === undefined ? {} : { item }) });
+    return this.#standIn(call, item);
+  }
+
+  /**
+   * The call (or element) never started. `cause` is why: a failed dependency's error, or the
+   * scope's abort reason. A required call that could not run fails the request; when time was
+   * the root cause (a dependency timed out, the deadline passed) the answer is 504, not 502.
+   */
+  skipped(call: CompiledCall, item: number | undefined, error: TributaryError, cause: TributaryError | undefined): unknown {
+    this.#entry(call, item, error, 0);
+    if (call.required) {
+      const timeBound = cause !== undefined && (cause.code === 'timeout' || cause.code === 'deadline_exceeded');
+      this.#failRequest(call, timeBound ? cause.code : 'cancelled', 'could not run');
+    }
+    this.#emit({ call, outcome: 'skipped', error, durationMs: 0, waitMs: 0, attempts: 0, ...(item === undefined ? {} : { item }) });
+    return this.#standIn(call, item);
+  }
+
+  /** An `each` call's list is whole: it is the call's data, and a value for dependents if every element succeeded. */
+  listed(call: CompiledCall, list: unknown[], complete: boolean): void {
+    this.#data[call.name] = list;
+    if (complete) this.values[call.name] = list;
+  }
+
+  /** The call failed as a whole before any element ran (its list was not a list, or too long). */
+  failedWhole(call: CompiledCall, error: TributaryError): void {
+    this.failed(call, undefined, error, { durationMs: 0, waitMs: 0, attempts: 0 });
+  }
+
+  /** `data` and `errors` in declaration order, whatever order the calls finished in. */
+  result(durationMs: number, fanoutMs: number): AggregateResult {
+    const data: Record<string, unknown> = {};
+    for (const call of this.#endpoint.calls) data[call.name] = this.#data[call.name];
+    const order = new Map(this.#endpoint.calls.map((c, i) => [c.name, i]));
+    const errors = this.#errors.sort(
+      (a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0),
+    );
+    return { data, errors, complete: errors.length === 0, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
+  }
+
+  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number): void {
+    const entry: CallError = { call: call.name, upstream: call.upstream.name, code: error.code, message: error.message, attempts };
+    if (error.status !== undefined) entry.status = error.status;
+    if (item !== undefined) entry.item = item;
+    this.#errors.push(entry);
+  }
+
+  #standIn(call: CompiledCall, item: number | undefined): unknown {
+    const value = call.fallback ? call.fallback.value : null;
+    if (item === undefined) this.#data[call.name] = value;
+    return value;
+  }
+
+  #failRequest(call: CompiledCall, code: ErrorCode, why: string): void {
+    if (this.#failed) return;
+    this.#failed = { call: call.name, code };
+    this.#cancel(cancelled(`cancelled because ${call.name} ${why}`));
+  }
+
+  #emit(event: OutcomeEvent): void {
+    this.reports.push({
+      call: event.call.name,
+      upstream: event.call.upstream.name,
+      ...(event.item === undefined ? {} : { item: event.item }),
+      outcome: event.outcome,
+      durationMs: event.durationMs,
+      waitMs: event.waitMs,
+    });
+    for (const listener of this.#listeners) listener(event);
+  }
+}

@@ -1,0 +1,66 @@
+import type { Clock } from '../../lib/clock.ts';
+import type { ErrorCode } from '../../lib/errors.ts';
+import type { Telemetry } from '../telemetry.ts';
+import type { HealthByUpstream } from '../upstream/runtime.ts';
+
+/** Validated request input, as the route layer hands it over. */
+export interface RequestInput {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body?: Record<string, unknown>;
+  /** The client's headers; only those an upstream's `forwardHeaders` names are sent on. */
+  headers?: Headers;
+}
+
+/** One entry of the response's `errors`. */
+export interface CallError {
+  call: string;
+  upstream: string;
+  code: ErrorCode;
+  message: string;
+  /** Requests put on the wire for this call (0: nothing was sent). */
+  attempts: number;
+  status?: number;
+  /** For `each` calls: the index of the element that failed. */
+  item?: number;
+}
+
+/** Timing of one call (of one element, for `each`), for Server-Timing and traces. */
+export interface CallReport {
+  call: string;
+  upstream: string;
+  item?: number;
+  outcome: 'ok' | 'error' | 'skipped';
+  durationMs: number;
+  waitMs: number;
+}
+
+export interface AggregateResult {
+  /** Keys in declaration order. A failed call holds its fallback, or null. */
+  data: Record<string, unknown>;
+  errors: CallError[];
+  complete: boolean;
+  /** The required call whose failure fails the request, if one did. */
+  failed: { call: string; code: ErrorCode } | undefined;
+  durationMs: number;
+  fanoutMs: number;
+  reports: CallReport[];
+}
+
+export interface EngineOptions {
+  clock?: Clock;
+  /** Tracer and instruments; default: the global ones from `@opentelemetry/api`. */
+  telemetry?: Telemetry;
+  /** Share of the endpoint's deadline given to the calls; the rest is kept to merge and answer. */
+  callBudgetFraction?: number;
+  /**
+   * Most upstream requests one client request may make (the Workers subrequest cap). A request
+   * that could need more is refused with `TooManySubrequestsError` before any call.
+   */
+  maxSubrequests?: number;
+  /**
+   * Breakers, retry budgets and latency windows, when they must outlive this engine (Workers
+   * build an engine per request and keep these per isolate). Default: the engine's own.
+   */
+  health?: HealthByUpstream;
+}

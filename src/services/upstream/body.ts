@@ -1,0 +1,34 @@
+import { TributaryError } from '../../lib/errors.ts';
+import type { UpstreamResponse } from './types.ts';
+
+/** Reads at most `limit` bytes of the body as UTF-8; stops reading (freeing the stream) beyond it. */
+export async function readLimited(response: UpstreamResponse, limit: number, label: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await discard(response);
+    throw tooLarge(label, limit);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop early, by the throw, ends the iteration: the stream is cancelled.
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge(label, limit);
+    chunks.push(chunk);
+  }
+  const decoder = new TextDecoder();
+  return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
+}
+
+const tooLarge = (label: string, limit: number): TributaryError =>
+  new TributaryError('invalid_response', `${label}: response body is larger than ${limit} bytes`);
+
+/** Frees the connection without reading the body. */
+export async function discard(response: UpstreamResponse): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // The stream may already be broken; there is nothing left to free.
+  }
+}

@@ -1,0 +1,47 @@
+import type { Clock } from '../../lib/clock.ts';
+import type { Semaphore } from '../../lib/semaphore.ts';
+import type { CompiledCall } from '../plan/types.ts';
+import { attempt } from './attempt.ts';
+import { breakerLayer } from './circuit-breaker.ts';
+import { bulkheadLayer } from './bulkhead.ts';
+import { deadlineClamp } from './deadline-clamp.ts';
+import { hedgeLayer } from './hedge.ts';
+import { perTryTimeout } from './per-try-timeout.ts';
+import { retryLayer } from './retry.ts';
+import type { UpstreamHealth } from './runtime.ts';
+import type { CallFn, Fetcher, Layer } from './types.ts';
+
+export interface StackDeps {
+  fetcher: Fetcher;
+  bulkhead: Semaphore;
+  health: UpstreamHealth;
+  clock: Clock;
+}
+
+/**
+ * The call path of one call, built once (DESIGN.md section 4, outermost first): deadline clamp,
+ * retry or hedge, circuit breaker, bulkhead, per-try timeout, the attempt. A policy the call
+ * does not use is not in the stack at all, so it costs nothing per request.
+ *
+ * @example
+ * const send = buildCallStack(call, { fetcher, bulkhead, health, clock: monotonic });
+ * const result = await send(ctx);
+ */
+export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
+  const { health, clock } = deps;
+  const name = call.upstream.name;
+  const layers: Layer[] = [deadlineClamp];
+  if (call.retry && health.budget) {
+    layers.push(retryLayer(call.retry, { budget: health.budget, clock, timeoutMs: call.timeoutMs }));
+  } else if (call.hedge && health.budget) {
+    layers.push(hedgeLayer(call.hedge, { budget: health.budget, clock, timeoutMs: call.timeoutMs, latency: health.latency }));
+  }
+  if (call.useBreaker && health.breaker) layers.push(breakerLayer(health.breaker, name));
+  layers.push(bulkheadLayer(deps.bulkhead, name), perTryTimeout(call.timeoutMs));
+  return compose(layers, attempt(call.upstream, deps.fetcher));
+}
+
+/** `compose([a, b], f)` is `a(b(f))`: the first layer is the outermost. */
+export function compose(layers: readonly Layer[], inner: CallFn): CallFn {
+  return layers.reduceRight<CallFn>((next, layer) => layer(next), inner);
+}

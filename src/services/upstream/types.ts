@@ -1,0 +1,113 @@
+import type { Deadline } from '../../lib/deadline.ts';
+import type { TributaryError } from '../../lib/errors.ts';
+import type { WaitReport } from '../../lib/semaphore.ts';
+
+/**
+ * The transport, injected: Node passes undici's `request` over a shared Agent, Workers pass the
+ * platform fetch, tests pass a function.
+ */
+export type Fetcher = (url: string, init: FetchInit) => Promise<UpstreamResponse>;
+
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  redirect?: 'manual';
+}
+
+/**
+ * What the client reads of a response. A Web `Response` is one; the Node transport returns a
+ * lighter object over undici's `request`, which skips the WHATWG fetch machinery.
+ */
+export interface UpstreamResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  body: UpstreamBody | null;
+}
+
+/** Chunks of the body. Breaking out of the iteration, or `cancel()`, frees the connection. */
+export interface UpstreamBody extends AsyncIterable<Uint8Array> {
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** One rendered upstream request: the same for every attempt of a call. */
+export interface UpstreamRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * What every layer of the call path receives. Layers derive a new context for the layer below
+ * (a shorter signal, the attempt number); they never change the one they were given.
+ */
+export interface CallContext {
+  /** The call's name, `items[3]` for an element: every message names it. */
+  label: string;
+  request: UpstreamRequest;
+  /** Aborts when the client leaves, a required sibling fails, the deadline passes or a per-try timeout fires. */
+  signal: AbortSignal;
+  deadline: Deadline;
+  /** Requests this call already put on the wire before this one: 0 for the first. */
+  attempt: number;
+  /** A hedge: take a bulkhead slot only if one is free now, never queue. */
+  noWait?: boolean;
+  /** Told when this attempt's response headers arrive (hedging measures time to headers). */
+  onHeaders?: () => void;
+  /** Who hears about attempts, waits, backoffs and breaker refusals (tracing, metrics). */
+  observer: CallObserver;
+}
+
+/**
+ * How one call (or one attempt, inside the stack) ended. Each layer returns its own result;
+ * a layer that makes several attempts adds up their `attempts` and `waitMs`.
+ */
+export type CallResult =
+  | { ok: true; value: unknown; status: number; attempts: number; waitMs: number }
+  | {
+      ok: false;
+      error: TributaryError;
+      status?: number;
+      attempts: number;
+      waitMs: number;
+      /** From `Retry-After` on a 429 or 503, in ms. */
+      retryAfterMs?: number;
+    };
+
+export type CallFn = (ctx: CallContext) => Promise<CallResult>;
+
+/** One policy around the call: given the layer below, returns the call with the policy applied. */
+export type Layer = (next: CallFn) => CallFn;
+
+/**
+ * Telemetry listens; policies only report. Every method is optional in spirit: the no-op
+ * observer ({@link silentObserver}) is what tests and untraced calls get.
+ */
+export interface CallObserver {
+  /** A request goes on the wire: may add headers (traceparent); returns what to call with its result. */
+  attempt(ctx: CallContext, headers: Record<string, string>): (result: CallResult) => void;
+  /** The call waited for a slot (the request's fan-out limit, or the upstream's bulkhead). */
+  wait(semaphore: 'request' | 'upstream', report: WaitReport): void;
+  /** The retry layer sleeps `ms` before the next attempt. */
+  backoff(ctx: CallContext, startedAt: number, ms: number): void;
+  /** A retry or hedge was not sent because the upstream's retry budget is spent. */
+  budgetExhausted(ctx: CallContext, kind: 'retry' | 'hedge'): void;
+  /** A hedge attempt was started. */
+  hedge(ctx: CallContext, attempt: number): void;
+  /** The breaker refused the call (open, or half-open with every probe taken). */
+  breakerRefused(ctx: CallContext, message: string): void;
+}
+
+const noop = (): void => {};
+
+/** Hears nothing. */
+export const silentObserver: CallObserver = {
+  attempt: () => noop,
+  wait: noop,
+  backoff: noop,
+  budgetExhausted: noop,
+  hedge: noop,
+  breakerRefused: noop,
+};
