@@ -270,3 +270,23 @@ describe('hedging', () => {
     expect((await warm).data.a).toBe('hedge');
   });
 });
+
+describe("a request's connection cap (Workers: 6 waiting for headers)", () => {
+  it('holds the extra fetch in its own queue, before its per-try timer starts, and reports the wait', async () => {
+    const fake = fakeFetcher((c) => new Promise<Response>((r) => setTimeout(() => r(json(c.path)), 80)));
+    const plan = planOf({
+      upstreams: { u: { baseUrl: 'http://u.test', timeoutMs: 100 }, v: { baseUrl: 'http://v.test', timeoutMs: 100 } },
+      endpoints: [{ path: '/x', calls: { a: { upstream: 'u', path: '/a' }, b: { upstream: 'v', path: '/b' }, c: { upstream: 'u', path: '/c' } } }],
+    });
+    const engine = new Engine(plan, fake.fetcher, { clock: () => Date.now(), maxConnections: 2 });
+    const result = engine.run(endpointOf(plan), { params: {}, query: {} });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fake.inFlight()).toBe(2);
+    const answer = await settle(result, 500);
+    expect(fake.peak()).toBe(2);
+    // c waited 80 ms for a connection and then took 80 ms: over its 100 ms timeout in all, yet on time.
+    expect(answer.errors).toEqual([]);
+    expect(answer.data).toEqual({ a: '/a', b: '/b', c: '/c' });
+    expect(answer.reports.find((r) => r.call === 'c')?.waitMs).toBeGreaterThanOrEqual(80);
+  });
+});

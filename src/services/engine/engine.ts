@@ -2,7 +2,7 @@ import { context, SpanStatusCode, trace, type Context, type Span } from '@opente
 import { Deadline } from '../../lib/deadline.ts';
 import { abortReason, cancelled } from '../../lib/errors.ts';
 import { monotonic, type Clock } from '../../lib/clock.ts';
-import type { Semaphore } from '../../lib/semaphore.ts';
+import { Semaphore } from '../../lib/semaphore.ts';
 import { Scope } from '../../lib/scope.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
@@ -41,6 +41,7 @@ export class Engine {
   readonly #fetcher: Fetcher;
   readonly #stacks = new Map<CompiledCall, CallFn>();
   readonly #listeners: OutcomeListener[];
+  readonly #connections: Semaphore | undefined;
 
   constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
     this.#clock = options.clock ?? monotonic;
@@ -62,6 +63,9 @@ export class Engine {
       ]),
     );
     this.#listeners = [upstreamMetrics(telemetry)];
+    this.#connections = options.maxConnections === undefined
+      ? undefined
+      : new Semaphore({ limit: options.maxConnections, name: 'connections of this request', clock: this.#clock });
   }
 
   /**
@@ -141,7 +145,13 @@ export class Engine {
     let stack = this.#stacks.get(call);
     if (!stack) {
       const runtime = this.upstreams.get(call.upstream.name) as UpstreamRuntime;
-      stack = buildCallStack(call, { fetcher: this.#fetcher, bulkhead: runtime.bulkhead, health: runtime.health, clock: this.#clock });
+      stack = buildCallStack(call, {
+        fetcher: this.#fetcher,
+        bulkhead: runtime.bulkhead,
+        health: runtime.health,
+        clock: this.#clock,
+        connections: this.#connections,
+      });
       this.#stacks.set(call, stack);
     }
     return stack;

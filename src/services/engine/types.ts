@@ -63,4 +63,10 @@ export interface EngineOptions {
    * build an engine per request and keep these per isolate). Default: the engine's own.
    */
   health?: HealthByUpstream;
+  /**
+   * Most fetches one engine has open at once, across upstreams. On Workers, where the engine is
+   * per request, this is the platform's 6 connections waiting for headers: beyond it the runtime
+   * queues the fetch invisibly, inside its timeout. Default: no cap (Node).
+   */
+  maxConnections?: number;
 }

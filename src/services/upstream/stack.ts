@@ -16,11 +16,14 @@ export interface StackDeps {
   bulkhead: Semaphore;
   health: UpstreamHealth;
   clock: Clock;
+  /** Caps the connections one request has open at once, across upstreams (Workers: 6). */
+  connections?: Semaphore | undefined;
 }
 
 /**
  * The call path of one call, built once (DESIGN.md section 4, outermost first): deadline clamp,
- * retry or hedge, circuit breaker, bulkhead, per-try timeout, the attempt. A policy the call
+ * retry or hedge, circuit breaker, bulkhead, the request's connection cap where there is one,
+ * per-try timeout, the attempt. A policy the call
  * does not use is not in the stack at all, so it costs nothing per request.
  *
  * @example
@@ -37,7 +40,10 @@ export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
     layers.push(hedgeLayer(call.hedge, { budget: health.budget, clock, timeoutMs: call.timeoutMs, latency: health.latency }));
   }
   if (call.useBreaker && health.breaker) layers.push(breakerLayer(health.breaker, name));
-  layers.push(bulkheadLayer(deps.bulkhead, name), perTryTimeout(call.timeoutMs));
+  layers.push(bulkheadLayer(deps.bulkhead, name));
+  // Before the per-try timer: a wait for a connection is a visible wait, not lost timeout.
+  if (deps.connections) layers.push(bulkheadLayer(deps.connections, name, 'connections'));
+  layers.push(perTryTimeout(call.timeoutMs));
   return compose(layers, attempt(call.upstream, deps.fetcher));
 }
 

@@ -88,8 +88,11 @@ export type Layer = (next: CallFn) => CallFn;
 export interface CallObserver {
   /** A request goes on the wire: may add headers (traceparent); returns what to call with its result. */
   attempt(ctx: CallContext, headers: Record<string, string>): (result: CallResult) => void;
-  /** The call waited for a slot (the request's fan-out limit, or the upstream's bulkhead). */
-  wait(semaphore: 'request' | 'upstream', report: WaitReport): void;
+  /**
+   * The call waited for a slot: the request's fan-out limit, the upstream's bulkhead, or the
+   * cap on one request's open connections (Workers).
+   */
+  wait(semaphore: SemaphoreKind, report: WaitReport): void;
   /** The retry layer sleeps `ms` before the next attempt. */
   backoff(ctx: CallContext, startedAt: number, ms: number): void;
   /** A retry or hedge was not sent because the upstream's retry budget is spent. */
@@ -99,6 +102,8 @@ export interface CallObserver {
   /** The breaker refused the call (open, or half-open with every probe taken). */
   breakerRefused(ctx: CallContext, message: string): void;
 }
+
+export type SemaphoreKind = 'request' | 'upstream' | 'connections';
 
 const noop = (): void => {};
 
