@@ -75,4 +75,72 @@ describe('the test upstream', () => {
     expect(up.stats('r2').requests).toBe(0);
     expect(up.stats().requests).toBe(0);
   });
+
+  it('/flaky fails the first `fails` requests of each key with `status`, then echoes with the attempt number', async () => {
+    const get = async (path: string) => {
+      const res = await fetch(`${up.url}/s/flaky${path}`);
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { attempt: number; id?: string } };
+    };
+    expect(await get('/flaky/a?fails=2&status=500')).toMatchObject({ status: 500, retryAfter: null, body: { attempt: 1 } });
+    expect(await get('/flaky/b?fails=2')).toMatchObject({ status: 503, body: { attempt: 1 } });
+    expect(await get('/flaky/a?fails=2&status=500')).toMatchObject({ status: 500, body: { attempt: 2 } });
+    expect(await get('/flaky/a?fails=2&status=500')).toMatchObject({ status: 200, body: { attempt: 3, id: 'a' } });
+    expect(await get('/flaky/a?fails=2&status=500')).toMatchObject({ status: 200, body: { attempt: 4 } });
+    expect(await get('/flaky/c?fails=1&retryAfter=2')).toMatchObject({ status: 503, retryAfter: '2' });
+    expect(up.stats('flaky').byPath).toEqual({ '/flaky/a': 4, '/flaky/b': 1, '/flaky/c': 1 });
+    // A reset starts every key over.
+    up.reset('flaky');
+    expect(await get('/flaky/a?fails=1')).toMatchObject({ status: 503, body: { attempt: 1 } });
+  });
+
+  it('/down always fails, with 503 or `?status=`, and counts every request', async () => {
+    for (let i = 0; i < 3; i++) expect((await fetch(`${up.url}/s/down/down`).then((r) => r.json())) as unknown).toEqual({ status: 503, attempt: i + 1 });
+    const res = await fetch(`${up.url}/s/down/down/x?status=500&retryAfter=1`);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('retry-after')).toBe('1');
+    await res.text();
+    expect(up.stats('down')).toMatchObject({ requests: 4, completed: 4, byRoute: { down: 4 }, byPath: { '/down': 3, '/down/x': 1 } });
+  });
+
+  it('/ratelimited answers 429 with Retry-After for the first `fails` requests of each key, then 200', async () => {
+    const first = await fetch(`${up.url}/s/rl/ratelimited/k?fails=2&retryAfter=3`);
+    expect([first.status, first.headers.get('retry-after')]).toEqual([429, '3']);
+    expect(await first.json()).toEqual({ status: 429, attempt: 1 });
+    const second = await fetch(`${up.url}/s/rl/ratelimited/k?fails=2&retryAfter=3`);
+    expect(second.status).toBe(429);
+    await second.text();
+    const third = await fetch(`${up.url}/s/rl/ratelimited/k?fails=2&retryAfter=3`);
+    expect(third.status).toBe(200);
+    expect(await third.json()).toMatchObject({ id: 'k', attempt: 3 });
+    const other = await fetch(`${up.url}/s/rl/ratelimited/other`);
+    expect([other.status, other.headers.get('retry-after')]).toEqual([429, '1']);
+    await other.text();
+    expect(up.stats('rl').byPath).toEqual({ '/ratelimited/k': 3, '/ratelimited/other': 1 });
+  });
+
+  it('/slowtail makes every `every`-th request of a key slow, the first included, by a counter', async () => {
+    const answers: { attempt: number; slow: boolean }[] = [];
+    for (let i = 0; i < 7; i++) answers.push((await fetch(`${up.url}/s/tail/slowtail/k?every=3&ms=60`).then((r) => r.json())) as never);
+    expect(answers.map((a) => [a.attempt, a.slow])).toEqual([
+      [1, true], [2, false], [3, false], [4, true], [5, false], [6, false], [7, true],
+    ]);
+    const log = up.stats('tail').log;
+    const took = log.map((e) => (e.endedAt as number) - e.startedAt);
+    for (const i of [0, 3, 6]) expect(took[i]).toBeGreaterThanOrEqual(50);
+    // `offset` moves the slow one: here the second of every two.
+    const shifted = (await fetch(`${up.url}/s/tail/slowtail/o?every=2&offset=1&ms=1`).then((r) => r.json())) as { slow: boolean };
+    expect(shifted.slow).toBe(false);
+  });
+
+  it('/slowtail: a client that leaves during the slow answer is counted as aborted', async () => {
+    const controller = new AbortController();
+    const slow = fetch(`${up.url}/s/tail-abort/slowtail/k?every=100&ms=5000`, { signal: controller.signal }).catch(() => 'aborted');
+    await until(() => up.stats('tail-abort').inFlight === 1);
+    const fast = (await fetch(`${up.url}/s/tail-abort/slowtail/k?every=100&ms=5000`).then((r) => r.json())) as { attempt: number; slow: boolean };
+    expect(fast).toMatchObject({ attempt: 2, slow: false });
+    controller.abort();
+    expect(await slow).toBe('aborted');
+    await until(() => up.stats('tail-abort').inFlight === 0);
+    expect(up.stats('tail-abort')).toMatchObject({ requests: 2, aborted: 1, completed: 1 });
+  });
 });

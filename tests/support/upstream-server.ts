@@ -18,8 +18,19 @@
  *   /huge/:bytes        a valid JSON body of exactly that many bytes; `?chunked=1` drops content-length
  *   /limited/:id        serves at most `?cap=` (default: the server's `limitedCapacity`) at a time,
  *                       each taking `?ms=` (default 20); the rest wait in a FIFO queue
+ *   /flaky/:key         per scope and key, the first `?fails=` (default 2) requests answer `?status=`
+ *                       (default 503) with { status, attempt }, the later ones 200 with the echo and
+ *                       `attempt` (1-based count of this key's requests)
+ *   /down[/:id]         always `?status=` (default 503) with { status, attempt } (`attempt` counted per id)
+ *   /ratelimited/:key   per scope and key, the first `?fails=` (default 1) requests answer 429 with
+ *                       `Retry-After: ?retryAfter=` (default 1, seconds), then 200 echo with `attempt`
+ *   /slowtail/:key      per scope and key, request number n (0-based) takes `?ms=` (default 300)
+ *                       when n % `?every=` (default 20) === `?offset=` (default 0), so the first is
+ *                       slow; the others answer at once; the echo carries `attempt` and `slow`;
+ *                       stops early if the client leaves (counted in `aborted`)
+ *   A failing answer of /flaky and /down also carries `Retry-After` when `?retryAfter=` is given.
  *   GET  /__stats       global stats; /s/<scope>/__stats for one scope
- *   POST /__reset       zero every scope; /s/<scope>/__reset for one scope
+ *   POST /__reset       zero every scope (stats and per-key counters); /s/<scope>/__reset for one scope
  * Every answering route also accepts `?delay=ms` before it answers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -75,6 +86,8 @@ const ECHOED_HEADERS = /^(x-|accept$|authorization$|traceparent$|host$|content-t
 interface Scope {
   stats: UpstreamStats;
   queue: (() => void)[];
+  /** Requests seen so far per `route/key`, for /flaky, /ratelimited and /slowtail. */
+  counters: Map<string, number>;
 }
 
 const emptyStats = (): UpstreamStats => ({
@@ -107,16 +120,29 @@ function waitOrClose(ms: number, res: ServerResponse): Promise<void> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.destroyed) return;
   if (status === 204 || status === 304) {
-    res.writeHead(status);
+    res.writeHead(status, headers);
     res.end();
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** `?name=` as a whole number >= 0, or the default when absent or not one. */
+function intParam(params: URLSearchParams, name: string, fallback: number): number {
+  const text = params.get(name);
+  const value = text === null || text === '' ? Number.NaN : Number(text);
+  return Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
+/** A status for a failing answer: `?status=` when it is an error status, else the default. */
+function errorStatus(params: URLSearchParams, fallback: number): number {
+  const status = intParam(params, 'status', fallback);
+  return status >= 400 && status <= 599 ? status : fallback;
 }
 
 function decode(segment: string): string {
@@ -167,7 +193,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
   const scopeOf = (name: string): Scope => {
     let scope = scopes.get(name);
     if (!scope) {
-      scope = { stats: emptyStats(), queue: [] };
+      scope = { stats: emptyStats(), queue: [], counters: new Map() };
       scopes.set(name, scope);
     }
     return scope;
@@ -205,6 +231,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       const s = scopeOf(scope);
       // Requests still open keep being counted as in flight.
       s.stats = { ...emptyStats(), inFlight: s.stats.inFlight, limited: { ...emptyStats().limited, active: s.stats.limited.active, queued: s.stats.limited.queued } };
+      s.counters.clear();
       return;
     }
     for (const name of scopes.keys()) reset(name);
@@ -280,7 +307,44 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
         return { id, method: req.method, path: target, query, headers, ...(body === undefined ? {} : { body }) };
       };
 
+      /** Counts this request for its `route/key` and returns its 1-based number. */
+      const nth = (): number => {
+        const key = `${route}/${segments.slice(1).join('/')}`;
+        const n = (scope.counters.get(key) ?? 0) + 1;
+        scope.counters.set(key, n);
+        return n;
+      };
+      const retryAfter = url.searchParams.get('retryAfter');
+      const retryAfterHeader: Record<string, string> = retryAfter === null ? {} : { 'retry-after': retryAfter };
+
       switch (route) {
+        case 'flaky': {
+          const attempt = nth();
+          if (attempt <= intParam(url.searchParams, 'fails', 2)) {
+            const status = errorStatus(url.searchParams, 503);
+            return send(res, status, { status, attempt }, retryAfterHeader);
+          }
+          return send(res, 200, { ...(await echo(decode(segments.slice(1).join('/')))), attempt });
+        }
+        case 'down': {
+          const status = errorStatus(url.searchParams, 503);
+          return send(res, status, { status, attempt: nth() }, retryAfterHeader);
+        }
+        case 'ratelimited': {
+          const attempt = nth();
+          if (attempt <= intParam(url.searchParams, 'fails', 1)) {
+            return send(res, 429, { status: 429, attempt }, { 'retry-after': retryAfter ?? '1' });
+          }
+          return send(res, 200, { ...(await echo(decode(segments.slice(1).join('/')))), attempt });
+        }
+        case 'slowtail': {
+          const attempt = nth();
+          const every = Math.max(1, intParam(url.searchParams, 'every', 20));
+          const slow = (attempt - 1) % every === intParam(url.searchParams, 'offset', 0);
+          const ms = intParam(url.searchParams, 'ms', 300);
+          if (slow) await waitOrClose(ms, res);
+          return send(res, 200, { ...(await echo(decode(segments.slice(1).join('/')))), attempt, slow, ...(slow ? { delayedMs: ms } : {}) });
+        }
         case 'json':
           return send(res, 200, await echo(decode(segments.slice(1).join('/'))));
         case 'delay': {

@@ -14,6 +14,8 @@ export interface HedgeDeps {
   timeoutMs: number;
   /** The upstream's recent time to headers; required for a percentile delay. */
   latency: LatencyWindow | undefined;
+  /** Whether a hedge could take a slot now: no slot, no hedge, and no budget spent on it. */
+  slotFree: () => boolean;
 }
 
 type Settled = { index: number; result: CallResult };
@@ -29,7 +31,7 @@ export const MIN_HEDGE_DELAY_MS = 5;
  * headers; until that window has enough samples, no hedge is sent.
  */
 export function hedgeLayer(policy: CompiledHedge, deps: HedgeDeps): Layer {
-  const { budget, clock, timeoutMs, latency } = deps;
+  const { budget, clock, timeoutMs, latency, slotFree } = deps;
   const delay = (): number | undefined => {
     if ('ms' in policy.after) return policy.after.ms;
     const p = latency?.percentile(policy.after.percentile);
@@ -81,6 +83,7 @@ export function hedgeLayer(policy: CompiledHedge, deps: HedgeDeps): Layer {
           if (settled === 'hedge') {
             if (headers || ctx.signal.aborted) continue;
             extra++;
+            if (!slotFree()) continue;
             if (!budget.tryRetry()) {
               ctx.observer.budgetExhausted(ctx, 'hedge');
               extra = policy.maxExtra;

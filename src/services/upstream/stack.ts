@@ -37,7 +37,9 @@ export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
   if (call.retry && health.budget) {
     layers.push(retryLayer(call.retry, { budget: health.budget, clock, timeoutMs: call.timeoutMs }));
   } else if (call.hedge && health.budget) {
-    layers.push(hedgeLayer(call.hedge, { budget: health.budget, clock, timeoutMs: call.timeoutMs, latency: health.latency }));
+    const free = (s: Semaphore | undefined): boolean => !s || (s.running < s.limit && s.waiting === 0);
+    const slotFree = (): boolean => free(deps.bulkhead) && free(deps.connections);
+    layers.push(hedgeLayer(call.hedge, { budget: health.budget, clock, timeoutMs: call.timeoutMs, latency: health.latency, slotFree }));
   }
   if (call.useBreaker && health.breaker) layers.push(breakerLayer(health.breaker, name));
   layers.push(bulkheadLayer(deps.bulkhead, name));
