@@ -5,7 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.ts';
-import { createNodeTransport } from '../../src/node/transport.ts';
+import { connectionsByOrigin, createNodeTransport } from '../../src/node/transport.ts';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
 import type { Engine } from '../../src/services/engine/index.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
@@ -19,15 +19,25 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: TributaryConfigInput): Promise<RunningGateway> {
-  const transport = createNodeTransport();
+export interface GatewayOptions {
+  /** Size the connection pool per origin from the bulkheads, as src/node.ts does. Default: 128 each. */
+  poolFromBulkheads?: boolean;
+  /** Sees every incoming request before the app does (its `signal`, for leak checks). */
+  onRequest?: (request: Request) => void;
+}
+
+export async function startGateway(config: TributaryConfigInput, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const plan = compilePlan(config, {});
+  const transport = createNodeTransport(options.poolFromBulkheads ? { connectionsFor: connectionsByOrigin(plan) } : {});
   const faults: unknown[] = [];
   const { app, engine } = createApp({
-    plan: compilePlan(config, {}),
+    plan,
     fetcher: transport.fetcher,
     log: (_message, error) => faults.push(error),
   });
-  const server: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  const { onRequest } = options;
+  const fetch: typeof app.fetch = onRequest ? (request, ...rest) => (onRequest(request), app.fetch(request, ...rest)) : app.fetch;
+  const server: ServerType = serve({ fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
