@@ -70,6 +70,8 @@ export function renderWaterfall(spans: readonly ReadableSpan[]): string {
         a['error.type'] !== undefined ? `error=${String(a['error.type'])}` : '',
         a['tributary.cancelled'] ? 'cancelled' : '',
         a['tributary.wait_ms'] !== undefined ? `waited ${Number(a['tributary.wait_ms']).toFixed(1)} ms` : '',
+        // Why a dependent call started late: the call it waited for.
+        a['tributary.waited_for'] !== undefined ? `after ${String(a['tributary.waited_for'])}` : '',
         a['http.response.status_code'] !== undefined ? String(a['http.response.status_code']) : '',
       ].filter(Boolean).join(' ');
       lines.push(

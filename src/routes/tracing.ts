@@ -1,5 +1,18 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
-import type { MiddlewareHandler } from 'hono';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Span,
+  type SpanContext,
+  type TextMapGetter,
+} from '@opentelemetry/api';
+import type { Context, MiddlewareHandler } from 'hono';
+import { spanTime, type Telemetry } from '../services/telemetry.ts';
 import type { AppEnv } from './errors.ts';
 
 const headerGetter: TextMapGetter<Headers> = {
@@ -7,47 +20,133 @@ const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
 };
 
+/** Methods the HTTP semantic conventions name; any other is `_OTHER`, so the label set stays closed. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
+
 /**
  * The SERVER span of a request, named `METHOD route-pattern` (never the raw path), continuing
- * an inbound `traceparent`. Handlers set `route`; unmatched requests keep the bare method.
+ * an inbound `traceparent`, and the `http.server.request.duration` metric of every request,
+ * traced or not. The attributes samplers read (method, scheme, address, port, path, client) are
+ * set at span start; route, status and request id once the handler has answered. A sampled
+ * request's response carries `traceresponse` (W3C Trace Context Level 2), so a frontend
+ * developer can find the trace of a slow request. Handlers set `route`.
+ *
+ * @example
+ * app.use('*', serverSpan(createTelemetry()));
  */
-export function serverSpan(tracer: Tracer): MiddlewareHandler<AppEnv> {
+export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
+  const { tracer, serverDuration } = telemetry;
   return async function traceRequest(c, next) {
+    const started = performance.now();
+    const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : '_OTHER';
     const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
-    const span = tracer.startSpan(c.req.method, { kind: SpanKind.SERVER }, parent);
-    // Attributes cost URL parsing: only for a span that is recorded (not a no-op, not sampled out).
-    const recording = span.isRecording();
-    if (recording) {
-      const url = new URL(c.req.url);
-      const agent = c.req.header('user-agent');
-      span.setAttributes({
-        'http.request.method': c.req.method,
-        'url.path': url.pathname,
-        'url.scheme': url.protocol.replace(':', ''),
-        ...(agent ? { 'user_agent.original': agent } : {}),
-      });
-    }
+    const span = tracer.startSpan(
+      c.req.method,
+      { kind: SpanKind.SERVER, startTime: spanTime(started), attributes: requestAttributes(c, method) },
+      parent,
+    );
+    const spanContext = span.spanContext();
+    if (spanContext.traceFlags & TraceFlags.SAMPLED) c.header('traceresponse', traceresponse(spanContext));
     const ctx = trace.setSpan(parent, span);
     c.set('traceContext', ctx);
     try {
       await context.with(ctx, next);
     } finally {
-      if (recording) describeResponse(span, c.req.method, c.get('route'), c.res.status, c.req.raw.signal.aborted);
-      span.end();
+      const ended = performance.now();
+      const route = c.get('route');
+      const status = c.res.status;
+      serverDuration.record((ended - started) / 1000, {
+        'http.request.method': method,
+        'http.response.status_code': status,
+        ...(route ? { 'http.route': route } : {}),
+        ...(status >= 500 ? { 'error.type': String(status) } : {}),
+      });
+      if (span.isRecording()) describeResponse(span, c, method, route, status);
+      span.end(spanTime(ended));
     }
   };
 }
 
-/** Route, status and outcome, known only once the handler has answered. */
-function describeResponse(span: Span, method: string, route: string | undefined, status: number, cancelled: boolean): void {
+/** `00-<trace id>-<span id>-<flags>`: the SERVER span, as the caller would name its child. */
+function traceresponse(span: SpanContext): string {
+  return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * What is known before the handler runs, cheaply (no URL parsing: this runs for every request,
+ * traced or not). `client.address` is the socket's peer, never a forwarding header a client
+ * could write: on Node the socket @hono/node-server passes in `c.env.incoming`, on Workers the
+ * platform's own `cf-connecting-ip` (trusted only when the request carries Cloudflare's `cf`).
+ */
+function requestAttributes(c: Context<AppEnv>, method: string): Attributes {
+  const url = c.req.url;
+  const schemeEnd = url.indexOf('://');
+  const scheme = url.slice(0, schemeEnd);
+  const pathStart = url.indexOf('/', schemeEnd + 3);
+  const { address, port } = hostAndPort(url.slice(schemeEnd + 3, pathStart < 0 ? url.length : pathStart), scheme);
+  const peer = peerOf(c);
+  const agent = c.req.header('user-agent');
+  return {
+    'http.request.method': method,
+    ...(method === c.req.method ? {} : { 'http.request.method_original': c.req.method }),
+    'url.scheme': scheme,
+    'url.path': c.req.path,
+    'server.address': address,
+    ...(port === undefined ? {} : { 'server.port': port }),
+    ...(peer.address ? { 'client.address': peer.address } : {}),
+    ...(peer.protocol ? { 'network.protocol.version': peer.protocol } : {}),
+    ...(agent ? { 'user_agent.original': agent } : {}),
+  };
+}
+
+/** `host:port` (or `[v6]:port`) of the request's authority, with the scheme's default port. */
+function hostAndPort(authority: string, scheme: string): { address: string; port: number | undefined } {
+  const colon = authority.lastIndexOf(':');
+  const bracket = authority.lastIndexOf(']');
+  const hasPort = colon > bracket;
+  const host = hasPort ? authority.slice(0, colon) : authority;
+  const address = host.startsWith('[') ? host.slice(1, -1) : host;
+  const explicit = hasPort ? Number(authority.slice(colon + 1)) : Number.NaN;
+  const port = Number.isInteger(explicit) ? explicit : scheme === 'https' ? 443 : scheme === 'http' ? 80 : undefined;
+  return { address, port };
+}
+
+interface NodeIncoming {
+  socket?: { remoteAddress?: string };
+  httpVersion?: string;
+}
+
+/** The peer address and HTTP version, from whatever the runtime gives; nothing from client-written headers. */
+function peerOf(c: Context<AppEnv>): { address?: string | undefined; protocol?: string | undefined } {
+  // @hono/node-server passes `{ incoming, outgoing }` as the env.
+  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+  if (incoming && typeof incoming === 'object') {
+    return { address: incoming.socket?.remoteAddress, protocol: incoming.httpVersion === '2.0' ? '2' : incoming.httpVersion };
+  }
+  // Workers: `request.cf` exists only on requests that came through Cloudflare, which sets
+  // cf-connecting-ip itself (a client cannot).
+  const cf = (c.req.raw as Request & { cf?: { httpProtocol?: unknown } }).cf;
+  if (cf && typeof cf === 'object') {
+    const protocol = typeof cf.httpProtocol === 'string' ? cf.httpProtocol.replace(/^HTTP\//i, '') : undefined;
+    return { address: c.req.header('cf-connecting-ip'), protocol: protocol === '2.0' ? '2' : protocol };
+  }
+  return {};
+}
+
+/** Route, status, request id and outcome, known only once the handler has answered. */
+function describeResponse(span: Span, c: Context<AppEnv>, method: string, route: string | undefined, status: number): void {
   if (route) {
     span.setAttribute('http.route', route);
-    span.updateName(`${method} ${route}`);
+    span.updateName(`${method === '_OTHER' ? 'HTTP' : method} ${route}`);
+  } else if (method === '_OTHER') {
+    span.updateName('HTTP');
   }
   span.setAttribute('http.response.status_code', status);
+  const requestId = c.get('requestId');
+  if (requestId) span.setAttribute('tributary.request_id', requestId);
   if (status >= 500) {
     span.setAttribute('error.type', String(status));
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
-  if (cancelled) span.setAttribute('tributary.cancelled', true);
+  if (c.req.raw.signal.aborted) span.setAttribute('tributary.cancelled', true);
 }

@@ -1,10 +1,15 @@
-import { propagation, SpanKind, trace, type Context } from '@opentelemetry/api';
+import { propagation, SpanKind, trace, type Attributes, type Context } from '@opentelemetry/api';
 import type { WaitReport } from '../lib/semaphore.ts';
-import { endWithFailure, recordWait, redactUrl, type Telemetry } from './telemetry.ts';
-import type { CallObserver, CallResult } from './upstream/types.ts';
+import type { CompiledUpstream } from './plan/types.ts';
+import { endWithFailure, errorType, recordWait, redactUrl, spanTime, type Telemetry } from './telemetry.ts';
+import type { CallObserver, CallResult, SemaphoreKind } from './upstream/types.ts';
 
 export interface ObservedCall {
-  upstream: string;
+  upstream: CompiledUpstream;
+  /** The endpoint's route pattern (`/v1/dashboard/:userId`): the `http.route` of wait metrics. */
+  route: string;
+  /** The call's path template as written (`/users/{params.userId}`), for `url.template`. */
+  pathTemplate?: string | undefined;
   /** The `upstream <call>` span's context: attempts, waits and backoffs hang under it. */
   parent: Context;
   /** False for `each` elements past the span cap: send the traceparent, record no spans. */
@@ -12,33 +17,52 @@ export interface ObservedCall {
   item?: number;
 }
 
+/** `server.address` and `server.port` of an upstream, parsed once per upstream, not per attempt. */
+const servers = new WeakMap<CompiledUpstream, { 'server.address': string; 'server.port': number }>();
+
+function serverOf(upstream: CompiledUpstream): { 'server.address': string; 'server.port': number } {
+  let server = servers.get(upstream);
+  if (!server) {
+    const url = new URL(upstream.origin);
+    // `[::1]` in a URL, `::1` as an address.
+    const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    server = { 'server.address': address, 'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+    servers.set(upstream, server);
+  }
+  return server;
+}
+
 /**
- * The call path's events turned into spans and metrics: a CLIENT span per attempt (with
- * `http.request.resend_count` from the second on), a `semaphore.acquire` span per wait, a
- * `retry.backoff` span per sleep, span events for hedges, budget refusals and an open circuit.
- * Metrics are recorded for every event; spans only where `spans` is on. Metric attributes are a
- * closed set (upstream, semaphore); an element index goes on spans only.
+ * The call path's events turned into spans and metrics: a CLIENT span and an
+ * `http.client.request.duration` sample per attempt (with `http.request.resend_count` from the
+ * second on), a `semaphore.acquire` span per wait, a `retry.backoff` span per sleep, span events
+ * for hedges, budget refusals and an open circuit. Metrics are recorded for every event; spans
+ * only where `spans` is on. Metric attributes are a closed set (upstream, server, route,
+ * semaphore, status, error type); an element index goes on spans only.
  *
  * @example
- * const observer = callObserver(telemetry, { upstream: 'users', parent: callContext, spans: true });
+ * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', parent: callContext, spans: true });
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
   const { tracer } = telemetry;
-  const upstream = { 'upstream.name': call.upstream };
+  const upstream = { 'upstream.name': call.upstream.name };
   const item = call.item === undefined ? {} : { 'tributary.item': call.item };
   const callSpan = trace.getSpan(call.parent);
   return {
     attempt(ctx, headers) {
       if (ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
-      const span = call.spans ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT }, call.parent) : undefined;
-      // Attributes cost URL parsing: only for a span that is recorded (not a no-op, not sampled out).
+      const started = performance.now();
+      const server = serverOf(call.upstream);
+      const span = call.spans
+        ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: spanTime(started) }, call.parent)
+        : undefined;
+      // Attributes cost URL redaction: only for a span that is recorded (not a no-op, not sampled out).
       if (span?.isRecording()) {
-        const url = new URL(ctx.request.url);
         span.setAttributes({
           'http.request.method': ctx.request.method,
           'url.full': redactUrl(ctx.request.url),
-          'server.address': url.hostname,
-          'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+          ...(call.pathTemplate === undefined ? {} : { 'url.template': urlTemplate(call.upstream, call.pathTemplate) }),
+          ...server,
           ...upstream,
           ...(ctx.attempt > 0 ? { 'http.request.resend_count': ctx.attempt } : {}),
           ...(ctx.noWait ? { 'tributary.hedge': true } : {}),
@@ -46,38 +70,55 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
         });
       }
       propagation.inject(span ? trace.setSpan(call.parent, span) : call.parent, headers);
-      if (!span) return ignore;
       return (result: CallResult) => {
+        const ended = performance.now();
+        telemetry.clientDuration.record((ended - started) / 1000, clientLabels(ctx.request.method, server, upstream, result));
+        if (!span) return;
         if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
         if (!result.ok) endWithFailure(span, result.error);
-        span.end();
+        span.end(spanTime(ended));
       };
     },
-    wait(semaphore: 'request' | 'upstream', report: WaitReport) {
+    wait(semaphore: SemaphoreKind, report: WaitReport) {
       const labels = { 'tributary.semaphore': semaphore, ...upstream };
-      telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'tributary.wait.outcome': report.outcome });
+      telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'http.route': call.route, 'tributary.wait.outcome': report.outcome });
       if (call.spans) {
         recordWait(tracer, call.parent, report.startedAt, report.waitMs, { ...labels, ...item, 'tributary.wait.outcome': report.outcome });
       }
     },
     backoff(ctx, startedAt, ms) {
       if (!call.spans) return;
-      const span = tracer.startSpan('retry.backoff', { startTime: startedAt, attributes: { ...upstream, ...item, 'tributary.backoff_ms': ms, 'tributary.next_attempt': ctx.attempt + 1 } }, call.parent);
-      span.end(startedAt + ms);
+      const attributes = { ...upstream, ...item, 'tributary.backoff_ms': ms, 'tributary.next_attempt': ctx.attempt + 1 };
+      const span = tracer.startSpan('retry.backoff', { startTime: spanTime(startedAt), attributes }, call.parent);
+      span.end(spanTime(startedAt + ms));
     },
     budgetExhausted(_ctx, kind) {
       telemetry.budgetExhausted.add(1, { ...upstream, 'tributary.kind': kind });
-      callSpan?.addEvent('retry_budget_exhausted', { 'tributary.kind': kind });
+      callSpan?.addEvent('retry_budget_exhausted', { 'tributary.kind': kind }, spanTime());
     },
     hedge(_ctx, attempt) {
       telemetry.hedges.add(1, upstream);
-      callSpan?.addEvent('hedge', { 'tributary.attempt': attempt });
+      callSpan?.addEvent('hedge', { 'tributary.attempt': attempt }, spanTime());
     },
     breakerRefused(_ctx, message) {
       telemetry.breakerRejections.add(1, upstream);
-      callSpan?.addEvent('circuit_open', { 'tributary.message': message });
+      callSpan?.addEvent('circuit_open', { 'tributary.message': message }, spanTime());
     },
   };
 }
 
-function ignore(): void {}
+/**
+ * `http.client.request.duration` labels: the semantic conventions' method, server, status and
+ * `error.type` (a status code or Tributary's error code), plus the upstream's name.
+ */
+function clientLabels(method: string, server: Attributes, upstream: Attributes, result: CallResult): Attributes {
+  const labels: Attributes = { 'http.request.method': method, ...server, ...upstream };
+  if (result.status !== undefined) labels['http.response.status_code'] = result.status;
+  if (!result.ok) labels['error.type'] = errorType(result.error);
+  return labels;
+}
+
+/** The absolute path template: the upstream's base path, then the call's path as written. */
+function urlTemplate(upstream: CompiledUpstream, path: string): string {
+  return `${upstream.base.slice(upstream.origin.length)}${path}`;
+}

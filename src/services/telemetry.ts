@@ -7,6 +7,7 @@ import {
   type Context,
   type Counter,
   type Histogram,
+  type HrTime,
   type Meter,
   type Span,
   type Tracer,
@@ -20,6 +21,10 @@ import { TributaryError } from '../lib/errors.ts';
 export interface Telemetry {
   tracer: Tracer;
   meter: Meter;
+  /** `http.server.request.duration`: every request, by route, method and status (seconds). */
+  serverDuration: Histogram;
+  /** `http.client.request.duration`: every attempt on the wire, without the bulkhead wait (seconds). */
+  clientDuration: Histogram;
   upstreamDuration: Histogram;
   semaphoreWait: Histogram;
   timeouts: Counter;
@@ -46,12 +51,24 @@ export const INSTRUMENTATION_SCOPE = 'tributary';
 
 /** Seconds, from a fast loopback call to a slow deadline. */
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** The buckets the HTTP semantic conventions advise for `http.*.request.duration`. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION_SCOPE);
   return {
     tracer: options.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE),
     meter,
+    serverDuration: meter.createHistogram('http.server.request.duration', {
+      description: 'Duration of HTTP server requests',
+      unit: 's',
+      advice: { explicitBucketBoundaries: HTTP_BUCKETS },
+    }),
+    clientDuration: meter.createHistogram('http.client.request.duration', {
+      description: 'Duration of HTTP client requests to upstreams, one per attempt, without the wait for a slot',
+      unit: 's',
+      advice: { explicitBucketBoundaries: HTTP_BUCKETS },
+    }),
     upstreamDuration: meter.createHistogram('tributary.upstream.duration', {
       description: 'Duration of one upstream call, from queueing to its last byte, by outcome',
       unit: 's',
@@ -107,13 +124,41 @@ export function endWithFailure(span: Span, error: TributaryError): void {
 }
 
 /** A span for time already spent waiting, recorded only when there was a wait. */
-export function recordWait(tracer: Tracer, parent: Context, startTime: number, waitMs: number, attributes: Attributes): void {
+export function recordWait(tracer: Tracer, parent: Context, startedAt: number, waitMs: number, attributes: Attributes): void {
   const span = tracer.startSpan(
     'semaphore.acquire',
-    { kind: SpanKind.INTERNAL, startTime, attributes: { ...attributes, 'tributary.wait_ms': waitMs } },
+    { kind: SpanKind.INTERNAL, startTime: spanTime(startedAt), attributes: { ...attributes, 'tributary.wait_ms': waitMs } },
     parent,
   );
-  span.end(startTime + waitMs);
+  span.end(spanTime(startedAt + waitMs));
+}
+
+const ORIGIN_MS = performance.timeOrigin;
+const ORIGIN_SECONDS = Math.trunc(ORIGIN_MS / 1000);
+const ORIGIN_NANOS = Math.round((ORIGIN_MS - ORIGIN_SECONDS * 1000) * 1e6);
+
+/**
+ * The wall-clock time of a `performance.now()` reading (default: now), as `[seconds, nanos]`.
+ * Every span's start and end, and every span event, comes from this one clock, so a child
+ * never starts before its parent. (Left to itself the SDK anchors a span at `Date.now()`,
+ * whole milliseconds, and mixes that with `performance.now()` offsets.)
+ *
+ * @example
+ * const span = tracer.startSpan('work', { startTime: spanTime() });
+ * span.end(spanTime());
+ */
+export function spanTime(ms: number = performance.now()): HrTime {
+  const whole = Math.trunc(ms / 1000);
+  let seconds = ORIGIN_SECONDS + whole;
+  let nanos = ORIGIN_NANOS + Math.round((ms - whole * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds += 1;
+    nanos -= 1e9;
+  } else if (nanos < 0) {
+    seconds -= 1;
+    nanos += 1e9;
+  }
+  return [seconds, nanos];
 }
 
 const SECRET_QUERY = /(token|key|secret|passw|sig|auth|credential|session|code)/i;
@@ -143,9 +188,11 @@ export function observeBulkheads(clients: Iterable<BulkheadView>, meter: Meter):
   const list = [...clients];
   const inFlight = meter.createObservableGauge('tributary.upstream.in_flight', {
     description: 'Calls holding a bulkhead slot, per upstream',
+    unit: '{call}',
   });
   const queued = meter.createObservableGauge('tributary.upstream.queued', {
     description: 'Calls waiting for a bulkhead slot, per upstream',
+    unit: '{call}',
   });
   meter.addBatchObservableCallback(
     (result) => {

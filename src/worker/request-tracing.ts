@@ -1,6 +1,7 @@
 import { propagation, TraceFlags } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { createTelemetry, INSTRUMENTATION_SCOPE, type Telemetry } from '../services/telemetry.ts';
 import type { Fetcher } from '../services/upstream/index.ts';
@@ -8,7 +9,7 @@ import { toOtlpTraces } from './otlp-json.ts';
 import type { Log } from './plan-cache.ts';
 import type { TracingConfig } from './tracing-config.ts';
 
-/** The spans of one request, recorded in memory and sent in one OTLP/HTTP request at its end. */
+/** The spans of one request, recorded in memory and sent in one OTLP/HTTP request (protobuf or JSON) at its end. */
 export interface RequestTracing {
   /** For `createApp({ telemetry })`: a tracer whose spans belong to this request only. */
   telemetry: Telemetry;
@@ -55,11 +56,12 @@ export function startRequestTracing(config: TracingConfig): RequestTracing {
 async function sendSpans(spans: ReadableSpan[], config: TracingConfig, fetcher: Fetcher, log: Log): Promise<void> {
   if (spans.length === 0) return;
   try {
-    const body = JSON.stringify(toOtlpTraces(spans, config.resource));
+    const { body, contentType } = encode(spans, config);
+    // The Fetcher's body is a string; the platform fetch sends any BodyInit, bytes included.
     const response = await fetcher(config.url, {
       method: 'POST',
-      headers: { ...config.headers, 'content-type': 'application/json' },
-      body,
+      headers: { ...config.headers, 'content-type': contentType },
+      body: body as string,
       signal: AbortSignal.timeout(config.timeoutMs),
     });
     // The collector's answer is not needed; cancel it so the connection is freed.
@@ -68,6 +70,14 @@ async function sendSpans(spans: ReadableSpan[], config: TracingConfig, fetcher: 
   } catch (error) {
     log(`tributary: trace export to ${config.shownUrl} failed (${spans.length} spans lost)`, error);
   }
+}
+
+/** The export request's body: the SDK's own protobuf encoding, or our small JSON one. */
+function encode(spans: ReadableSpan[], config: TracingConfig): { body: string | Uint8Array; contentType: string } {
+  if (config.protocol === 'http/json') return { body: JSON.stringify(toOtlpTraces(spans, config.resource)), contentType: 'application/json' };
+  const bytes = ProtobufTraceSerializer.serializeRequest(spans);
+  if (!bytes) throw new Error('the spans could not be encoded as protobuf');
+  return { body: bytes, contentType: 'application/x-protobuf' };
 }
 
 /**

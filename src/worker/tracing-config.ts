@@ -21,6 +21,8 @@ export interface TracingConfig {
   sampler: Sampler;
   /** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or OTEL_EXPORTER_OTLP_TIMEOUT, ms; default 10000. */
   timeoutMs: number;
+  /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL; default http/protobuf, as the specification says. */
+  protocol: 'http/protobuf' | 'http/json';
 }
 
 export interface ParsedTracing {
@@ -40,7 +42,7 @@ const listed = (value: string | undefined): string[] =>
 
 /**
  * Reads the standard OTEL_* variables the way the SDKs do, for what a Worker supports:
- * OTLP over HTTP with JSON bodies, the built-in samplers, static resource attributes.
+ * OTLP over HTTP (protobuf, the default, or JSON), the built-in samplers, static resource attributes.
  *
  * @example
  * const { config } = parseTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com' });
@@ -65,10 +67,7 @@ export function parseTracingConfig(vars: Vars): ParsedTracing {
     problems.push(`the OTLP traces endpoint is not an http(s) URL; traces are not exported`);
     return { config: undefined, problems };
   }
-  const protocol = vars.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? vars.OTEL_EXPORTER_OTLP_PROTOCOL;
-  if (protocol !== undefined && protocol.trim() !== '' && protocol.trim() !== 'http/json') {
-    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol.trim()} is not supported on Workers; traces are sent as http/json`);
-  }
+  const protocol = parseProtocol(vars, problems);
   const headers = {
     ...parsePairs(vars.OTEL_EXPORTER_OTLP_HEADERS, 'OTEL_EXPORTER_OTLP_HEADERS', problems),
     ...parsePairs(vars.OTEL_EXPORTER_OTLP_TRACES_HEADERS, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', problems),
@@ -89,9 +88,19 @@ export function parseTracingConfig(vars: Vars): ParsedTracing {
       resource,
       sampler: parseSampler(vars.OTEL_TRACES_SAMPLER, vars.OTEL_TRACES_SAMPLER_ARG, problems),
       timeoutMs: parseTimeout(vars.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? vars.OTEL_EXPORTER_OTLP_TIMEOUT, problems),
+      protocol,
     },
     problems,
   };
+}
+
+/** The traces variable wins over the shared one; anything but the two HTTP encodings is named and replaced. */
+function parseProtocol(vars: Vars, problems: string[]): TracingConfig['protocol'] {
+  const own = vars.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim();
+  const [name, value] = own ? ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', own] : ['OTEL_EXPORTER_OTLP_PROTOCOL', vars.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ?? ''];
+  if (value === 'http/json' || value === 'http/protobuf') return value;
+  if (value !== '') problems.push(`${name}=${value} is not supported on Workers (use http/protobuf or http/json); traces are sent as http/protobuf`);
+  return 'http/protobuf';
 }
 
 function tracesUrl(vars: Vars): string | undefined {

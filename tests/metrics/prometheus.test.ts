@@ -36,7 +36,7 @@ describe('Prometheus metrics (OTEL_METRICS_EXPORTER=prometheus)', () => {
     }
   });
 
-  it('serves upstream durations by outcome, bulkhead gauges, partial responses and event-loop delay', async () => {
+  it('serves the HTTP request durations, upstream durations by outcome, bulkhead gauges, partial responses and event-loop delay', async () => {
     const res = await fetch(`${base}/v1/dashboard/42`);
     expect(res.headers.get('x-aggregate-complete')).toBe('false');
     await res.arrayBuffer();
@@ -54,6 +54,10 @@ describe('Prometheus metrics (OTEL_METRICS_EXPORTER=prometheus)', () => {
     expect(text).toMatch(/nodejs_eventloop_delay_p99\{/);
     // Seconds, with buckets that fit upstream calls.
     expect(text).toMatch(/tributary_upstream_duration_bucket\{[^}]*le="0.25"/);
+    // The HTTP semantic-convention histograms: the server's by route, the client's by upstream and server.
+    expect(text).toMatch(/http_server_request_duration(_seconds)?_count\{[^}]*http_route="\/v1\/dashboard\/:userId"[^}]*\} 1/);
+    expect(text).toMatch(/http_client_request_duration(_seconds)?_count\{[^}]*upstream_name="users"/);
+    expect(text).toMatch(/http_client_request_duration(_seconds)?_count\{[^}]*server_address="127\.0\.0\.1"/);
     // No raw paths or ids as label values.
     const labels = [...text.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).join(',');
     expect(labels).not.toMatch(/"\/v1\/dashboard\/42"|"\/users\/42"|127\.0\.0\.1:\d+\/users/);

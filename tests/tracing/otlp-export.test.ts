@@ -82,8 +82,10 @@ describe('OTLP/HTTP export from the Node process', () => {
     await upstream.close();
   });
 
+  // JSON, so the test can read the spans (the default, http/protobuf, has its own tests below).
   const otelEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_SERVICE_NAME: 'tributary-test',
     OTEL_METRICS_EXPORTER: 'none',
     ...extra,
@@ -92,11 +94,13 @@ describe('OTLP/HTTP export from the Node process', () => {
   it('exports the request trace on graceful shutdown: names, parents, the timeout as an error, service.name', async () => {
     // A schedule delay far beyond the test: whatever arrives was flushed by the shutdown.
     service = await startService(fastAndSlowConfig(upstream.url), otelEnv({ OTEL_BSP_SCHEDULE_DELAY: '60000' }));
-    const res = await fetch(`${service.url}/v1/page/42`);
+    const res = await fetch(`${service.url}/v1/page/42?view=full`, { headers: { 'x-request-id': 'req-42' } });
     const body = (await res.json()) as { errors: { call: string; code: string }[] };
     expect(res.status).toBe(200);
     expect(body.errors.map((e) => [e.call, e.code])).toEqual([['extra', 'timeout']]);
     expect(receiver.requests.filter((r) => r.path === '/v1/traces')).toEqual([]);
+    const traceresponse = res.headers.get('traceresponse');
+    const port = Number(new URL(service.url).port);
 
     expect(await service.stop('SIGTERM')).toBe(0);
     service = undefined;
@@ -114,6 +118,15 @@ describe('OTLP/HTTP export from the Node process', () => {
     expect(server.parentSpanId ?? '').toBe('');
     expect(attr(server.attributes, 'http.route')).toBe('/v1/page/:id');
     expect(attr(server.attributes, 'http.response.status_code')).toBe(200);
+    // Where the request came from and what it asked, from the socket: no query, no forwarding header.
+    expect(attr(server.attributes, 'client.address')).toBe('127.0.0.1');
+    expect(attr(server.attributes, 'server.address')).toBe('127.0.0.1');
+    expect(attr(server.attributes, 'server.port')).toBe(port);
+    expect(attr(server.attributes, 'network.protocol.version')).toBe('1.1');
+    expect(attr(server.attributes, 'url.path')).toBe('/v1/page/42');
+    expect(attr(server.attributes, 'tributary.request_id')).toBe('req-42');
+    // The caller was told where to find the trace.
+    expect(traceresponse).toBe(`00-${server.traceId}-${server.spanId}-01`);
     const traceId = server.traceId;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(spans.every((s) => s.traceId === traceId)).toBe(true);
@@ -135,6 +148,7 @@ describe('OTLP/HTTP export from the Node process', () => {
     expect(attr(mainClient.attributes, 'http.response.status_code')).toBe(200);
     expect(attr(mainClient.attributes, 'server.address')).toBe('127.0.0.1');
     expect(attr(mainClient.attributes, 'url.full')).toBe(`${upstream.url}/fast/main/42`);
+    expect(attr(mainClient.attributes, 'url.template')).toBe('/fast/main/{params.id}');
 
     // The timed-out call is an error, on its upstream span and its CLIENT span.
     expect(extra.status?.code).toBe(STATUS_ERROR);
@@ -196,5 +210,64 @@ describe('OTLP/HTTP export from the Node process', () => {
     const sent = parseTraceparent(upstream.received.find((r) => r.path === '/fast/main/7')?.traceparent);
     expect(sent?.traceId).toBe(traceId);
     expect(decode(receiver.requests)).toEqual([]);
+  });
+
+  describe('OTEL_EXPORTER_OTLP_PROTOCOL, for traces and metrics alike', () => {
+    const exportsOf = (path: string) => receiver.requests.filter((r) => r.path === path);
+    /** Both signals on a short schedule, the protocol variables as given. */
+    const bothSignals = (protocol: Record<string, string>): Record<string, string> => ({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      OTEL_METRIC_EXPORT_INTERVAL: '100',
+      ...protocol,
+    });
+    async function oneRequestAndBothExports(env: Record<string, string>): Promise<{ traces: OtlpRequest; metrics: OtlpRequest }> {
+      service = await startService(fastAndSlowConfig(upstream.url), env);
+      await (await fetch(`${service.url}/v1/page/1`)).arrayBuffer();
+      // The first metric export may come before the request: wait for one that has it.
+      return waitFor('a trace export and a metric export with the request in it', () => {
+        const traces = exportsOf('/v1/traces').find((r) => bytes(r).includes('GET /v1/page/:id'));
+        const metrics = exportsOf('/v1/metrics').find((r) => bytes(r).includes('http.server.request.duration'));
+        return traces && metrics ? { traces, metrics } : undefined;
+      });
+    }
+    const bytes = (r: OtlpRequest): string => (Buffer.isBuffer(r.body) ? r.body.toString('latin1') : JSON.stringify(r.body));
+
+    it('unset: both signals are sent as http/protobuf, the specification default', async () => {
+      const { traces, metrics } = await oneRequestAndBothExports(bothSignals({}));
+      expect(traces.contentType).toBe('application/x-protobuf');
+      expect(metrics.contentType).toBe('application/x-protobuf');
+      // Protobuf strings are plain bytes: the span and metric names are in there.
+      expect(bytes(traces)).toContain('GET /v1/page/:id');
+      expect(bytes(metrics)).toContain('http.client.request.duration');
+      expect(service?.stderr()).not.toMatch(/not supported/);
+    });
+
+    it('http/json: both signals as JSON, the HTTP metrics among them, in seconds', async () => {
+      const { traces, metrics } = await oneRequestAndBothExports(bothSignals({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }));
+      expect(traces.contentType).toMatch(/^application\/json/);
+      expect(metrics.contentType).toMatch(/^application\/json/);
+      const names = JSON.stringify(metrics.body);
+      for (const name of ['http.server.request.duration', 'http.client.request.duration', 'tributary.upstream.duration']) expect(names).toContain(name);
+      expect(names).toMatch(/"name":"http\.server\.request\.duration","description":"[^"]*","unit":"s"/);
+    });
+
+    it('the per-signal variables win over the shared one', async () => {
+      const { traces, metrics } = await oneRequestAndBothExports(
+        bothSignals({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf' }),
+      );
+      expect(traces.contentType).toMatch(/^application\/json/);
+      expect(metrics.contentType).toBe('application/x-protobuf');
+    });
+
+    it('grpc (not supported): one line that names the variable, and http/protobuf instead', async () => {
+      const { traces, metrics } = await oneRequestAndBothExports(bothSignals({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }));
+      expect(traces.contentType).toBe('application/x-protobuf');
+      expect(metrics.contentType).toBe('application/x-protobuf');
+      const lines = (service?.stderr() ?? '').split('\n').filter((l) => l.includes('OTEL_EXPORTER_OTLP_PROTOCOL'));
+      expect(lines).toEqual([
+        'tributary: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported (use http/protobuf or http/json); traces and metrics are sent as http/protobuf',
+      ]);
+    });
   });
 });

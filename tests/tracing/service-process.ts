@@ -67,17 +67,35 @@ export async function startRecordingUpstream(): Promise<{ url: string; received:
 export interface OtlpRequest {
   path: string;
   contentType: string | undefined;
+  /** Parsed JSON, or the raw (gunzipped) bytes of a protobuf body. */
   body: unknown;
 }
 
-/** Accepts OTLP/HTTP JSON on POST /v1/traces and /v1/metrics (gzip or not) and keeps the bodies. */
-export async function startOtlpReceiver(): Promise<{ url: string; requests: OtlpRequest[]; close(): Promise<void> }> {
+/** How the receiver answers; the test may change it while the service runs. */
+export interface ReceiverBehaviour {
+  /** The status of every answer (default 200). */
+  status: number;
+  /** Hold each answer this long, ms (default 0): a slow collector. */
+  holdMs: number;
+}
+
+/**
+ * Accepts OTLP/HTTP (JSON or protobuf, gzip or not) on POST /v1/traces and /v1/metrics and
+ * keeps the requests, answering as `behaviour` says at the time.
+ */
+export async function startOtlpReceiver(
+  initial: Partial<ReceiverBehaviour> = {},
+): Promise<{ url: string; requests: OtlpRequest[]; behaviour: ReceiverBehaviour; close(): Promise<void> }> {
   const requests: OtlpRequest[] = [];
+  const behaviour: ReceiverBehaviour = { status: 200, holdMs: 0, ...initial };
+  const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const known = req.method === 'POST' && (req.url === '/v1/traces' || req.url === '/v1/metrics');
+      // The query is the exporter's business (a collector URL may carry a key): matched without it.
+      const path = (req.url ?? '/').split('?')[0] as string;
+      const known = req.method === 'POST' && (path === '/v1/traces' || path === '/v1/metrics');
       if (!known) {
         res.writeHead(404).end();
         return;
@@ -87,12 +105,29 @@ export async function startOtlpReceiver(): Promise<{ url: string; requests: Otlp
       const contentType = req.headers['content-type'];
       let body: unknown = raw;
       if (contentType?.startsWith('application/json')) body = JSON.parse(raw.toString('utf8')) as unknown;
-      requests.push({ path: req.url as string, contentType, body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      requests.push({ path, contentType, body });
+      const { status, holdMs } = behaviour;
+      const answer = (): void => {
+        if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      };
+      if (holdMs <= 0) return answer();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer();
+      }, holdMs);
+      timers.add(timer);
     });
   });
   const url = await listen(server);
-  return { url, requests, close: () => close(server) };
+  return {
+    url,
+    requests,
+    behaviour,
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      await close(server);
+    },
+  };
 }
 
 export interface ServiceProcess {

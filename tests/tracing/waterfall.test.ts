@@ -137,6 +137,19 @@ describe('renderWaterfall', () => {
     expect(orders.notes).toBe('cancelled');
     expect(lines.find((l) => l.name === 'upstream profile')?.notes).toBe('error=500');
   });
+
+  it('says which call a dependent call waited for, and its bar starts after that call ends', async () => {
+    const tracing = inMemoryTracing();
+    const fake = fakeFetcher((call) => (call.target.startsWith('users.test/users/42') ? sleep(30).then(() => json({ managerId: '7' })) : json({ ok: true })));
+    const { app } = createApp({ plan: compilePlan(dashboardConfig()), fetcher: fake.fetcher, telemetry: tracing.telemetry });
+    await app.request('/v1/users/42/with-manager');
+    const { lines } = parseLines(renderWaterfall(tracing.spans()));
+    const manager = lines.find((l) => l.name === 'upstream manager') as Line;
+    const profile = lines.find((l) => l.name === 'upstream profile') as Line;
+    expect(manager.notes).toBe('after profile');
+    expect(lines.find((l) => l.name === 'upstream other')?.notes).toBe('');
+    expect(barStart(manager.bar)).toBeGreaterThanOrEqual(barStart(profile.bar) + barLength(profile.bar) - 1);
+  });
 });
 
 describe('WaterfallExporter', () => {

@@ -53,8 +53,20 @@ describe('parseTracingConfig (OTEL_* variables)', () => {
     expect(bad.config).toBeUndefined();
     expect(bad.problems[0]).toContain('not an http(s) URL');
     const grpc = parseTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
-    expect(grpc.config).toBeDefined();
-    expect(grpc.problems[0]).toContain('traces are sent as http/json');
+    expect(grpc.config?.protocol).toBe('http/protobuf');
+    expect(grpc.problems).toEqual([
+      'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported on Workers (use http/protobuf or http/json); traces are sent as http/protobuf',
+    ]);
+  });
+
+  it('protocol: http/protobuf by default; the traces variable over the shared one', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com' };
+    const protocol = (vars: Record<string, string>) => parseTracingConfig({ ...endpoint, ...vars });
+    expect(protocol({})).toMatchObject({ config: { protocol: 'http/protobuf' }, problems: [] });
+    expect(protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).config?.protocol).toBe('http/json');
+    expect(protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).config?.protocol).toBe('http/protobuf');
+    expect(protocol({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ' http/json ' }).config?.protocol).toBe('http/json');
+    expect(protocol({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }).problems[0]).toMatch(/^OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported/);
   });
 
   it('samplers: the standard names, with OTEL_TRACES_SAMPLER_ARG for the ratio', () => {

@@ -5,8 +5,9 @@
  * `waitOnExecutionContext` and reads back what the receiver got.
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import type { ExecutionContext } from 'hono';
 import { describe, expect, inject, it } from 'vitest';
-import demoConfig from '../../src/worker/config.ts';
+import demoConfig from '../../src/worker/demo-config.ts';
 import { createWorker, type WorkerEnv } from '../../src/worker/handler.ts';
 import type { OtlpKeyValue, OtlpSpan, OtlpTraces } from '../../src/worker/otlp-json.ts';
 import { eventually, executionContext, upstreamScope, type AggregateBody } from './helpers.ts';
@@ -62,10 +63,17 @@ function parseTraceparent(value: unknown): { traceId: string; parentId: string; 
   return m ? { traceId: m[1] as string, parentId: m[2] as string, flags: m[3] as string } : undefined;
 }
 
-/** A Worker over a test config, with its log captured. */
+/**
+ * A Worker over a test config, with its log captured. These tests read the spans, so they ask
+ * for http/json unless a test sets a protocol itself (the default, http/protobuf, has its own test).
+ */
 function worker(config: unknown = demoConfig) {
   const logs: string[] = [];
-  const handler = createWorker(config, (message, error) => void logs.push(error === undefined ? message : `${message} ${String(error)}`));
+  const real = createWorker(config, (message, error) => void logs.push(error === undefined ? message : `${message} ${String(error)}`), () => {});
+  const handler = {
+    fetch: (request: Request, env: WorkerEnv, ctx: ExecutionContext) =>
+      real.fetch(request, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...env }, ctx),
+  };
   return { handler, logs };
 }
 
@@ -228,6 +236,112 @@ describe('trace export from the Worker (OTLP/HTTP JSON, ctx.waitUntil)', () => {
     await waitOnExecutionContext(ctx);
     expect((await otlp.received()).map((r) => r.answered)).toEqual([true]);
     expect(logs).toEqual([]);
+  });
+});
+
+describe('what the spans say, and what the caller gets back', () => {
+  it('a sampled request gets traceresponse: its trace id and SERVER span id; an unsampled one gets none', async () => {
+    const otlp = collector('traceresponse');
+    const up = upstreamScope('traceresponse');
+    const { handler } = worker(echoConfig);
+    const env = { API_URL: up.base, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.base };
+    const ctx = createExecutionContext();
+    const response = await handler.fetch(new Request('http://gateway.test/v1/page/11'), env, ctx);
+    await response.arrayBuffer();
+    await waitOnExecutionContext(ctx);
+    const server = one(spansOf(await otlp.received()), 'GET /v1/page/:id');
+    expect(response.headers.get('traceresponse')).toBe(`00-${server.traceId}-${server.spanId}-01`);
+
+    const offCtx = createExecutionContext();
+    const off = await handler.fetch(new Request('http://gateway.test/v1/page/12'), { ...env, OTEL_TRACES_SAMPLER: 'always_off' }, offCtx);
+    await off.arrayBuffer();
+    await waitOnExecutionContext(offCtx);
+    expect(off.status).toBe(200);
+    expect(off.headers.get('traceresponse')).toBeNull();
+    // Without OTEL variables nothing is sampled here either.
+    const plain = await handler.fetch(new Request('http://gateway.test/v1/page/13'), { API_URL: up.base }, createExecutionContext());
+    await plain.arrayBuffer();
+    expect(plain.headers.get('traceresponse')).toBeNull();
+  });
+
+  it('the SERVER span: address, port, path without the query, the request id; the client address and HTTP version from Cloudflare, not from a header', async () => {
+    const otlp = collector('server-attributes');
+    const up = upstreamScope('server-attributes');
+    const { handler } = worker(echoConfig);
+    const env = { API_URL: up.base, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.base };
+    const send = async (request: Request) => {
+      const ctx = createExecutionContext();
+      const response = await handler.fetch(request, env, ctx);
+      await response.arrayBuffer();
+      await waitOnExecutionContext(ctx);
+      return response;
+    };
+    // As Cloudflare delivers it: `request.cf`, and cf-connecting-ip set by the platform.
+    const viaEdge = new Request('https://gateway.test/v1/page/14?token=abc', {
+      headers: { 'cf-connecting-ip': '203.0.113.7', 'x-request-id': 'edge-14' },
+      cf: { httpProtocol: 'HTTP/2' },
+    } as RequestInit);
+    const response = await send(viaEdge);
+    expect(response.headers.get('x-request-id')).toBe('edge-14');
+    // A request without `cf` (not through the edge): a client-written cf-connecting-ip means nothing.
+    await send(new Request('http://gateway.test/v1/page/15', { headers: { 'cf-connecting-ip': '198.51.100.1', 'x-forwarded-for': '198.51.100.2' } }));
+
+    const servers = spansOf(await otlp.received()).filter((s) => s.kind === KIND.SERVER);
+    const edge = servers.find((s) => attr(s.attributes, 'url.path') === '/v1/page/14') as DecodedSpan;
+    expect(attr(edge.attributes, 'server.address')).toBe('gateway.test');
+    expect(attr(edge.attributes, 'server.port')).toBe(443);
+    expect(attr(edge.attributes, 'url.scheme')).toBe('https');
+    expect(attr(edge.attributes, 'tributary.request_id')).toBe('edge-14');
+    expect(attr(edge.attributes, 'client.address')).toBe('203.0.113.7');
+    expect(attr(edge.attributes, 'network.protocol.version')).toBe('2');
+    expect(JSON.stringify(edge.attributes)).not.toContain('token=abc');
+    const direct = servers.find((s) => attr(s.attributes, 'url.path') === '/v1/page/15') as DecodedSpan;
+    expect(attr(direct.attributes, 'server.port')).toBe(80);
+    expect(attr(direct.attributes, 'client.address')).toBeUndefined();
+    expect(JSON.stringify(direct.attributes)).not.toMatch(/198\.51\.100/);
+  });
+
+  it('CLIENT spans carry url.template, the path template as written', async () => {
+    const otlp = collector('url-template');
+    const up = upstreamScope('url-template');
+    const { handler } = worker(echoConfig);
+    const ctx = createExecutionContext();
+    await (await handler.fetch(new Request('http://gateway.test/v1/page/16'), { API_URL: up.base, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.base }, ctx)).arrayBuffer();
+    await waitOnExecutionContext(ctx);
+    const spans = spansOf(await otlp.received());
+    const basePath = new URL(up.base).pathname.replace(/\/+$/, '');
+    expect(attr(clientOf(spans, one(spans, 'upstream main')).attributes, 'url.template')).toBe(`${basePath}/json/main-{params.id}`);
+    expect(attr(clientOf(spans, one(spans, 'upstream side')).attributes, 'url.template')).toBe(`${basePath}/json/side-{params.id}`);
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_PROTOCOL on Workers', () => {
+  it('unset: http/protobuf, as the specification says; http/json when asked', async () => {
+    const up = upstreamScope('protocol');
+    const logs: string[] = [];
+    const plain = createWorker(echoConfig, (message) => void logs.push(message), () => {});
+    const send = async (label: string, vars: WorkerEnv) => {
+      const otlp = collector(label);
+      const ctx = createExecutionContext();
+      await (await plain.fetch(new Request('http://gateway.test/v1/page/20'), { API_URL: up.base, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.base, ...vars }, ctx)).arrayBuffer();
+      await waitOnExecutionContext(ctx);
+      const received = await otlp.received();
+      expect(received).toHaveLength(1);
+      return received[0] as ReceivedExport;
+    };
+    const protobuf = await send('protobuf', {});
+    expect(protobuf.contentType).toBe('application/x-protobuf');
+    // Protobuf strings are plain bytes: the span names are in the body.
+    expect(String(protobuf.body)).toContain('GET /v1/page/:id');
+    expect(String(protobuf.body)).toContain('upstream main');
+    const json = await send('json', { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    expect(json.contentType).toMatch(/^application\/json/);
+    expect(spansOf([json]).map((s) => s.name)).toContain('GET /v1/page/:id');
+    const grpc = await send('grpc', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    expect(grpc.contentType).toBe('application/x-protobuf');
+    expect(logs).toEqual([
+      'tributary: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported on Workers (use http/protobuf or http/json); traces are sent as http/protobuf',
+    ]);
   });
 });
 

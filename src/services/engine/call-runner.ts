@@ -2,17 +2,17 @@ import type { Deadline } from '../../lib/deadline.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { abortReason, cancelled, TributaryError } from '../../lib/errors.ts';
 import type { Scope } from '../../lib/scope.ts';
-import { trace, type Context } from '@opentelemetry/api';
+import { isSpanContextValid, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
 import { callObserver } from '../call-observer.ts';
 import type { CompiledCall } from '../plan/types.ts';
-import { endWithFailure, type Telemetry } from '../telemetry.ts';
+import { endWithFailure, spanTime, type Telemetry } from '../telemetry.ts';
 import { resolveRef, type TemplateContext } from '../template.ts';
 import type { CallFn } from '../upstream/types.ts';
 import type { Outcomes } from './outcomes.ts';
 import { buildRequest } from './request.ts';
 
-/** How a call ended, for the calls that depend on it. */
-export type CallState = { ok: true } | { ok: false; error: TributaryError };
+/** How a call ended, for the calls that depend on it; `span` is its `upstream <call>` span, for their links. */
+export type CallState = ({ ok: true } | { ok: false; error: TributaryError }) & { span?: SpanContext };
 
 /** What one request shares with each of its calls. */
 export interface RunState {
@@ -24,6 +24,8 @@ export interface RunState {
   outcomes: Outcomes;
   /** The `aggregate` span's context. */
   parent: Context;
+  /** The endpoint's route pattern, for metric labels. */
+  route: string;
   /** Settles a call once, however many calls depend on it. */
   settle(name: string): Promise<CallState>;
 }
@@ -40,22 +42,47 @@ export interface RunnerDeps {
  * {@link Outcomes}. Never rejects for an upstream failure; only a bug throws.
  */
 export async function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
-  const states = await Promise.all(call.dependsOn.map(async (name) => [name, await run.settle(name)] as const));
+  // The dependency that settled last is the one this call waited for.
+  let waitedFor: string | undefined;
+  const states = await Promise.all(
+    call.dependsOn.map(async (name) => {
+      const state = await run.settle(name);
+      waitedFor = name;
+      return [name, state] as const;
+    }),
+  );
   const span = deps.telemetry.tracer.startSpan(
     `upstream ${call.name}`,
-    { attributes: { 'tributary.call': call.name, 'upstream.name': call.upstream.name } },
+    {
+      startTime: spanTime(),
+      attributes: {
+        'tributary.call': call.name,
+        'upstream.name': call.upstream.name,
+        ...(waitedFor === undefined ? {} : { 'tributary.waited_for': waitedFor }),
+      },
+      links: dependencyLinks(states),
+    },
     run.parent,
   );
   let state: CallState | undefined;
   try {
     state = await settle(call, run, deps, states, trace.setSpan(run.parent, span));
-    return state;
+    return { ...state, span: span.spanContext() };
   } finally {
     const error = state && !state.ok ? state.error : undefined;
     span.setAttribute('tributary.outcome', !state ? 'error' : state.ok ? 'ok' : error?.code === 'cancelled' ? 'cancelled' : 'error');
     if (error) endWithFailure(span, error);
-    span.end();
+    span.end(spanTime());
   }
+}
+
+/** A link to the span of each call this one depended on, so the waterfall shows why it started late. */
+function dependencyLinks(states: readonly (readonly [string, CallState])[]): Link[] {
+  const links: Link[] = [];
+  for (const [name, state] of states) {
+    if (state.span && isSpanContextValid(state.span)) links.push({ context: state.span, attributes: { 'tributary.depends_on': name } });
+  }
+  return links;
 }
 
 async function settle(
@@ -121,7 +148,7 @@ async function runOne(
 ): Promise<Element> {
   const { clock } = deps;
   const { item } = where;
-  const observer = callObserver(deps.telemetry, { upstream: call.upstream.name, ...where });
+  const observer = callObserver(deps.telemetry, { upstream: call.upstream, route: run.route, pathTemplate: call.pathText, ...where });
   // Messages name an element by its value (`items[sku-1]`), as the client sent it.
   const label = item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
   const stack = deps.stackFor(call);

@@ -6,7 +6,7 @@ import { Semaphore } from '../../lib/semaphore.ts';
 import { Scope } from '../../lib/scope.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
-import { createTelemetry, type Telemetry } from '../telemetry.ts';
+import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
 import type { TemplateContext } from '../template.ts';
 import { createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
 import { buildCallStack } from '../upstream/stack.ts';
@@ -89,7 +89,7 @@ export class Engine {
     }
     const span = this.telemetry.tracer.startSpan(
       `aggregate ${endpoint.id}`,
-      { attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
+      { startTime: spanTime(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
       parent,
     );
     const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock });
@@ -106,6 +106,7 @@ export class Engine {
       deadline: budget,
       outcomes,
       parent: trace.setSpan(parent, span),
+      route: endpoint.path,
       settle: (name) => {
         let promise = pending.get(name);
         if (!promise) {
@@ -126,7 +127,7 @@ export class Engine {
       await scope.join();
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
       span.setAttribute('error.type', 'internal');
-      span.end();
+      span.end(spanTime());
       throw error;
     } finally {
       await scope.join();
@@ -172,7 +173,7 @@ function endAggregate(span: Span, result: AggregateResult, signal: AbortSignal |
     span.setAttribute('error.type', failed.code);
     span.setStatus({ code: SpanStatusCode.ERROR, message: `required call ${failed.call} failed` });
   }
-  span.end();
+  span.end(spanTime());
 }
 
 /** Per-upstream duration by outcome, and timeouts: low-cardinality labels only. */

@@ -1,5 +1,6 @@
 import type { CallConfig, EndpointConfig, FieldConfig, UpstreamConfig } from '../config-schema.ts';
 import { bodyRefs, parseBody, parseTemplate, refsOf, soleRef, type BodyTemplate, type Ref, type Template } from '../template.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { compileCallResilience } from './resilience.ts';
 import type { CompiledCall, CompiledUpstream } from './types.ts';
 
@@ -11,9 +12,13 @@ export interface CallContext {
   endpoint: EndpointConfig;
   fields: InputFields;
   callNames: string[];
-  /** The upstreams as declared (even those that failed to compile, so they are not "unknown"). */
+  /** The upstreams as declared and valid by the schema (even those that failed to compile). */
   declared: Record<string, UpstreamConfig>;
+  /** Every upstream name declared, those that failed the schema included, so they are not "unknown". */
+  upstreamNames: ReadonlySet<string>;
   upstreams: Map<string, CompiledUpstream>;
+  /** Filled with each call's dependencies, also for a call that fails to compile: cycles are still found. */
+  dependencies?: Map<string, string[]>;
 }
 
 /**
@@ -25,14 +30,14 @@ export interface CallContext {
  * compileCall('profile', call, 'endpoint GET /x, call "profile"', context, issues)?.dependsOn; // []
  */
 export function compileCall(name: string, call: CallConfig, where: string, context: CallContext, issues: string[]): CompiledCall | undefined {
-  const { endpoint, fields, callNames, declared, upstreams } = context;
+  const { endpoint, fields, callNames, declared, upstreamNames, upstreams } = context;
   const before = issues.length;
   const upstream = upstreams.get(call.upstream);
   // Own keys only: an upstream called "toString" is not declared by every object.
   const upstreamConfig = Object.hasOwn(declared, call.upstream) ? declared[call.upstream] : undefined;
-  if (!upstream && !upstreamConfig) {
-    const known = Object.keys(declared).join(', ') || 'none';
-    issues.push(`${where}, field "upstream": unknown upstream "${call.upstream}" (known: ${known})`);
+  if (!upstream && !upstreamConfig && !upstreamNames.has(call.upstream)) {
+    const known = [...upstreamNames].join(', ') || 'none';
+    issues.push(`${where}, field "upstream": unknown upstream "${call.upstream}" (known: ${known})${guess(call.upstream, upstreamNames)}`);
   }
   if (call.timeoutMs !== undefined && call.timeoutMs > endpoint.deadlineMs) {
     issues.push(`${where}, field "timeoutMs": ${call.timeoutMs} ms is longer than the endpoint's deadline of ${endpoint.deadlineMs} ms`);
@@ -82,6 +87,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
       }
     }
   }
+  context.dependencies?.set(name, [...dependsOn]);
   const resilience = compileCallResilience(call, upstreamConfig, where, issues);
   if (issues.length > before || !upstream || !path) return undefined;
   return {
@@ -89,6 +95,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     upstream,
     method: call.method,
     path,
+    pathText: call.path,
     query,
     body,
     required: call.required,
@@ -124,14 +131,16 @@ function checkRef(ref: Ref, c: RefCheck, issues: string[]): void {
   if (ref.source === 'calls') {
     const target = ref.path[0] as string;
     if (target === c.self) issues.push(`${at}: {${ref.text}} refers to the call itself`);
-    else if (!c.callNames.includes(target)) issues.push(`${at}: {${ref.text}} names no call of this endpoint (calls: ${c.callNames.join(', ')})`);
+    else if (!c.callNames.includes(target)) {
+      issues.push(`${at}: {${ref.text}} names no call of this endpoint (calls: ${c.callNames.join(', ')})${guess(target, c.callNames)}`);
+    }
     else c.dependsOn.add(target);
     return;
   }
   const field = c.fields[ref.source][ref.path[0] as string];
   if (!field) {
     const known = Object.keys(c.fields[ref.source]).join(', ') || 'none';
-    issues.push(`${at}: {${ref.text}} names no declared ${ref.source} field (declared: ${known})`);
+    issues.push(`${at}: {${ref.text}} names no declared ${ref.source} field (declared: ${known})${guess(ref.path[0] as string, Object.keys(c.fields[ref.source]))}`);
     return;
   }
   if (ref.path.length > 1) issues.push(`${at}: {${ref.text}}: input fields have no sub-fields`);
@@ -139,4 +148,10 @@ function checkRef(ref: Ref, c: RefCheck, issues: string[]): void {
   if (c.inPath && ref.source !== 'params' && !field.required) {
     issues.push(`${at}: {${ref.text}} is optional and cannot be part of a path (mark it "required")`);
   }
+}
+
+/** `; did you mean "x"?` when a known name is close to the typed one, else nothing. */
+function guess(typed: string, known: Iterable<string>): string {
+  const near = didYouMean(typed, known);
+  return near ? `; did you mean "${near}"?` : '';
 }

@@ -55,6 +55,8 @@ export interface CompiledCall {
   upstream: CompiledUpstream;
   method: CallConfig['method'];
   path: Template;
+  /** The path template as written (`/users/{params.userId}`): the CLIENT span's `url.template`. */
+  pathText?: string;
   query: [string, Template][];
   body: BodyTemplate | undefined;
   required: boolean;
