@@ -7,7 +7,8 @@
  * - `/v1/status` needs no config at all: `gather` from `src/lib` fans out hand-written calls
  *   under a limit and a deadline and returns one outcome per call.
  *
- * Run it (with upstreams listening on the URLs below): npx node examples/code-first.ts
+ * Run it, with `npm run example-upstreams` serving the URLs below in another terminal:
+ *   npx node examples/code-first.ts
  */
 import { Hono } from 'hono';
 import { Deadline, gather, TributaryError, type Outcome } from '../src/lib/index.ts';

@@ -1,10 +1,13 @@
 /**
  * The dashboard config of `dashboard.config.json`, written in TypeScript: `defineConfig` types
  * every field (a typo is a compile error), and the same zod schema validates it at start-up.
+ * `tributary` is this package's own name: a config anywhere in the project imports it the same
+ * way, with no relative path into src/.
  *
- * Run it: TRIBUTARY_CONFIG=examples/dashboard.config.ts USERS_API_KEY=... npx node src/node.ts
+ * Run it (with `npm run example-upstreams` in another terminal):
+ *   TRIBUTARY_CONFIG=examples/dashboard.config.ts USERS_API_KEY=secret npm start
  */
-import { defineConfig } from '../src/services/config-schema.ts';
+import { defineConfig } from 'tributary';
 
 export default defineConfig({
   upstreams: {

@@ -1,7 +1,7 @@
 import type { CompiledEndpoint } from './plan/index.ts';
 import { resolveRef, type TemplateContext } from './template.ts';
 
-/** Cloudflare's per-request subrequest cap on the Free plan; Paid allows 1000 (or what `limits.subrequests` sets). */
+/** Cloudflare's per-request subrequest cap on the Free plan; Paid allows 10,000 by default (or what `[limits] subrequests` sets, up to 10 million). */
 export const DEFAULT_MAX_SUBREQUESTS = 50;
 
 export interface CallCount {

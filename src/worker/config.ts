@@ -1,21 +1,21 @@
 /**
- * The config bundled with the Worker. Workers have no file system, so the config is part of
- * the bundle: edit this module (or make it re-export a JSON file:
- * `import config from '../../tributary.json' with { type: 'json' }`) and redeploy.
+ * Your Worker's config: the one module the Worker bundles (src/worker.ts imports it). Workers
+ * have no file system, so the config is part of the bundle: replace this file's contents with
+ * your own and rebuild (`npm run build:worker`) or redeploy (`npm run deploy`):
+ *
+ *   import { defineConfig } from 'tributary';
+ *   export default defineConfig({ upstreams: { ... }, endpoints: [ ... ] });
+ *
+ * or a JSON config: `import config from '../../tributary.json' with { type: 'json' }; export default config;`
  *
  * Base URLs and secret headers are `${NAME}` placeholders, filled from the Worker's variables
  * and secrets (`[vars]` in wrangler.toml, `wrangler secret put NAME`, `--var NAME:value` in
- * dev) when the plan is compiled.
+ * dev) when the plan is compiled. `npm run check` (or `npx tributary check --worker`) checks
+ * this module against the names wrangler.toml provides before you deploy.
  *
- * This is the built-in demo (src/services/demo-config.ts, the same endpoints as the Node demo), with its
- * upstreams named by USERS_URL, ORDERS_URL, RECS_URL and CATALOG_URL; `npm run dev:worker`
- * starts the demo upstreams and sets them.
+ * Until then it is the built-in demo (src/worker/demo-config.ts), whose upstreams are named by
+ * USERS_URL, ORDERS_URL, RECS_URL and CATALOG_URL; `npm run dev:worker` starts the demo
+ * upstreams and sets them. The tests use the demo module itself, so they do not depend on what
+ * this file holds.
  */
-import { demoConfig } from '../services/demo-config.ts';
-
-export default demoConfig({
-  users: '${USERS_URL}',
-  orders: '${ORDERS_URL}',
-  recs: '${RECS_URL}',
-  catalog: '${CATALOG_URL}',
-});
+export { default } from './demo-config.ts';

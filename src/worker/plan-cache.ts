@@ -1,7 +1,11 @@
 import { compilePlan, ConfigError, type Env, type Plan } from '../services/plan/index.ts';
 import { DEFAULT_MAX_SUBREQUESTS, fixedSubrequests } from '../services/subrequests.ts';
 
-/** The variable that sets the subrequest cap: 50 on the Free plan, 1000 on Paid (or your `limits.subrequests`). */
+/**
+ * The variable that sets the subrequest cap: 50 on the Free plan; on Paid 10,000 by default, or your
+ * `[limits] subrequests`. The Worker cannot read `[limits]` at run time, so the two are kept equal by
+ * hand (`tributary check --worker` warns when they differ).
+ */
 export const MAX_SUBREQUESTS_VAR = 'TRIBUTARY_MAX_SUBREQUESTS';
 
 /** What one isolate compiles once: immutable, so every request may share it. */

@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { exports } from 'cloudflare:workers';
+import { demoExports as exports } from './demo-worker.ts';
 
 /**
- * The deployed shape: src/worker.ts with its bundled demo config and wrangler.toml, called
- * through the runtime. Its variables (USERS_URL, ...) point at the demo upstreams started in
- * Node by tests/workers/global-setup.ts; TRIBUTARY_MAX_SUBREQUESTS is wrangler.toml's 50.
+ * The Worker's handler around the demo config (src/worker/demo-config.ts, not the user's slot
+ * src/worker/config.ts), inside workerd with wrangler.toml's settings. Its variables (USERS_URL,
+ * ...) point at the demo upstreams started in Node by tests/workers/global-setup.ts;
+ * TRIBUTARY_MAX_SUBREQUESTS is wrangler.toml's 50.
  */
 const get = async (path: string) => {
   const response = await exports.default.fetch(`http://gateway.test${path}`);

@@ -1,8 +1,9 @@
-import { configSchema, type EndpointConfig, type FieldConfig, type UpstreamConfig } from '../config-schema.ts';
+import type { EndpointConfig, FieldConfig, UpstreamConfig } from '../config-schema.ts';
 import { compileFields } from '../input-schema.ts';
-import { compileCall } from './call.ts';
-import { ConfigError, formatPath } from './config-error.ts';
+import { compileCall, type CallContext } from './call.ts';
+import { ConfigError } from './config-error.ts';
 import { findCycle } from './cycles.ts';
+import { parseConfig } from './parse.ts';
 import { retryBudgetOf } from './resilience.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Env, Plan } from './types.ts';
 import { compileUpstream } from './upstream.ts';
@@ -15,43 +16,54 @@ import { compileUpstream } from './upstream.ts';
  * const plan = compilePlan(JSON.parse(readFileSync('tributary.json', 'utf8')), process.env);
  */
 export function compilePlan(raw: unknown, env: Env = {}): Plan {
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${formatPath(i.path, raw)}: ${i.message}`));
-  }
-  const config = parsed.data;
+  const { plan, issues } = compileConfig(raw, env);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return plan;
+}
+
+/**
+ * Compiles what can be compiled and lists every problem, schema and plan alike, in one pass:
+ * parts that fail the schema are left out and the rest is still checked. The plan holds the
+ * upstreams and endpoints that compiled; it is only fit to serve when `issues` is empty.
+ *
+ * @example
+ * const { plan, issues } = compileConfig(raw, process.env);
+ * for (const issue of issues) console.error(issue);
+ */
+export function compileConfig(raw: unknown, env: Env = {}): { plan: Plan; issues: string[] } {
   const issues: string[] = [];
+  const config = parseConfig(raw, issues);
   const upstreams = new Map<string, CompiledUpstream>();
   for (const [name, upstream] of Object.entries(config.upstreams)) {
     const compiled = compileUpstream(name, upstream, env, issues);
     if (compiled) upstreams.set(name, compiled);
   }
+  const known = { declared: config.upstreams, upstreamNames: config.upstreamNames, upstreams };
   const endpoints: CompiledEndpoint[] = [];
   const seen = new Set<string>();
-  for (const endpoint of config.endpoints) {
+  for (const { config: endpoint, callNames } of config.endpoints) {
     const id = `${endpoint.method} ${endpoint.path}`;
     // `/y/:a` and `/y/:b` are the same route: the router would only ever reach the first.
     const shape = `${endpoint.method} ${endpoint.path.replace(/:[A-Za-z0-9_]+/g, ':')}`;
     if (seen.has(shape)) issues.push(`endpoint ${id}: declared twice (another endpoint has the same method and path)`);
     seen.add(shape);
-    const compiled = compileEndpoint(endpoint, `endpoint ${id}`, config.upstreams, upstreams, issues);
+    const compiled = compileEndpoint(endpoint, `endpoint ${id}`, callNames, known, issues);
     if (compiled) endpoints.push(compiled);
   }
-  if (issues.length > 0) throw new ConfigError(issues);
   // A budget only where something spends it: an upstream nobody retries or hedges has none.
   for (const call of endpoints.flatMap((e) => e.calls)) {
     if ((call.retry || call.hedge) && !call.upstream.retryBudget) {
       call.upstream.retryBudget = retryBudgetOf(config.upstreams[call.upstream.name] as UpstreamConfig);
     }
   }
-  return { upstreams, endpoints, cors: config.cors };
+  return { plan: { upstreams, endpoints, cors: config.cors }, issues };
 }
 
 function compileEndpoint(
   endpoint: EndpointConfig,
   where: string,
-  declared: Record<string, UpstreamConfig>,
-  upstreams: Map<string, CompiledUpstream>,
+  callNames: string[],
+  known: Pick<CallContext, 'declared' | 'upstreamNames' | 'upstreams'>,
   issues: string[],
 ): CompiledEndpoint | undefined {
   const before = issues.length;
@@ -65,15 +77,17 @@ function compileEndpoint(
   }
   if (endpoint.input.body && endpoint.method === 'GET') issues.push(`${where}, input.body: a GET endpoint has no body`);
   const fields = { params, query: endpoint.input.query, body: endpoint.input.body ?? {} };
-  const context = { endpoint, fields, callNames: Object.keys(endpoint.calls), declared, upstreams };
+  const dependencies = new Map<string, string[]>();
+  const context: CallContext = { endpoint, fields, callNames, ...known, dependencies };
   const calls: CompiledCall[] = [];
   for (const [name, call] of Object.entries(endpoint.calls)) {
     const compiled = compileCall(name, call, `${where}, call "${name}"`, context, issues);
     if (compiled) calls.push(compiled);
   }
-  const cycle = findCycle(calls);
+  const cycle = findCycle([...dependencies].map(([name, dependsOn]) => ({ name, dependsOn })));
   if (cycle) issues.push(`${where}: calls depend on each other in a cycle: ${cycle.join(' -> ')}`);
-  if (issues.length > before) return undefined;
+  // A call left out (its upstream or its own fields failed) would make a plan that is not this endpoint.
+  if (issues.length > before || calls.length < callNames.length) return undefined;
   return {
     id: `${endpoint.method} ${endpoint.path}`,
     method: endpoint.method,
