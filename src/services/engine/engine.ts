@@ -4,6 +4,7 @@ import { abortReason, cancelled } from '../../lib/errors.ts';
 import { monotonic, type Clock } from '../../lib/clock.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
 import { Scope } from '../../lib/scope.ts';
+import { CALL_BUDGET_FRACTION } from '../plan/critical-path.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
 import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
@@ -46,7 +47,7 @@ export class Engine {
   constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
     this.#clock = options.clock ?? monotonic;
     this.#maxSubrequests = options.maxSubrequests;
-    this.#fraction = options.callBudgetFraction ?? 0.95;
+    this.#fraction = options.callBudgetFraction ?? CALL_BUDGET_FRACTION;
     this.#fetcher = fetcher;
     const telemetry = (this.telemetry = options.telemetry ?? createTelemetry());
     const health =

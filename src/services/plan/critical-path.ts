@@ -2,7 +2,7 @@ import type { CompiledCall, CompiledEndpoint, CompiledRetry } from './types.ts';
 
 /**
  * The share of an endpoint's deadline its calls get; the rest is kept to merge and answer. The
- * engine's default (`callBudgetFraction` in src/services/engine/engine.ts): keep the two equal.
+ * engine uses it too, so the check and the run agree.
  */
 export const CALL_BUDGET_FRACTION = 0.95;
 
