@@ -119,6 +119,8 @@ export const upstreamSchema = z.strictObject({
   forwardHeaders: z.array(z.string().min(1)).default([]),
   /** Largest response body accepted, bytes. */
   maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  /** Deepest nesting of arrays and objects accepted in a response body; deeper fails the call. */
+  maxJsonDepth: z.number().int().positive().max(1000).default(64),
   /** Retries for the idempotent calls to this upstream. None by default. */
   retry: retrySchema.optional(),
   /** A breaker shared by every call to this upstream. None by default. */
@@ -146,6 +148,8 @@ export const callSchema = z.strictObject({
   each: z.string().optional(),
   /** Most elements `each` accepts from another call's result. */
   maxItems: z.number().int().positive().default(1000),
+  /** `false`: an empty 2xx body is the value `null`. By default only a 204 may be empty. */
+  expectBody: z.boolean().default(true),
   /** Safe to send twice. Default: true for GET, PUT and DELETE, false for POST and PATCH. */
   idempotent: z.boolean().optional(),
   /** Fields that override the upstream's `retry`, or `false` for none. */

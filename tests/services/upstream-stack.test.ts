@@ -52,19 +52,19 @@ function request(over: Partial<Req> = {}): Req {
 }
 
 /** A plain call to `upstream`: no retry, hedge or breaker, so its stack is clamp, bulkhead, timeout, attempt. */
-function plainCall(upstream: CompiledUpstream, timeoutMs: number): CompiledCall {
+function plainCall(upstream: CompiledUpstream, timeoutMs: number, expectBody = true): CompiledCall {
   return {
     name: 'orders', upstream, method: 'GET', path: [], query: [], body: undefined, required: false, fallback: undefined,
-    timeoutMs, each: undefined, maxItems: 1, dependsOn: [], idempotent: true, retry: undefined, hedge: undefined, useBreaker: false,
+    timeoutMs, each: undefined, maxItems: 1, expectBody, dependsOn: [], idempotent: true, retry: undefined, hedge: undefined, useBreaker: false,
   };
 }
 
 /** The stack of a plain call, with one bulkhead shared by every call made through it, as in the engine. */
-function clientOf(upstream: CompiledUpstream, fetcher: Fetcher) {
+function clientOf(upstream: CompiledUpstream, fetcher: Fetcher, options: { expectBody?: boolean } = {}) {
   const bulkhead = createBulkhead(upstream, monotonic);
   const health = { breaker: undefined, budget: undefined, latency: undefined };
   const send = (req: Req): Promise<CallResult> => {
-    const stack = buildCallStack(plainCall(upstream, req.timeoutMs), { fetcher, bulkhead, health, clock: monotonic });
+    const stack = buildCallStack(plainCall(upstream, req.timeoutMs, options.expectBody ?? true), { fetcher, bulkhead, health, clock: monotonic });
     const { label, method, url, headers, body, signal, deadline } = req;
     return stack({ label, request: { method, url, headers, ...(body === undefined ? {} : { body }) }, signal, deadline, attempt: 0, observer: silentObserver });
   };
@@ -104,10 +104,32 @@ describe('Call stack: answers', () => {
     expect(fake.allBodiesReleased()).toBe(true);
   });
 
-  it('an empty 2xx body is null', async () => {
+  it('a 204 with no body is null', async () => {
     const fake = fakeFetcher(() => new Response(null, { status: 204 }));
     const client = clientOf(upstreamOf(), fake.fetcher);
     await expect(client.call(request())).resolves.toBeNull();
+  });
+
+  it('an empty 200 is invalid_response: the upstream should have sent data', async () => {
+    const fake = fakeFetcher(() => new Response('', { status: 200 }));
+    const error = await failure(clientOf(upstreamOf(), fake.fetcher).call(request()));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toBe('orders: users answered 200 with an empty body');
+  });
+
+  it('an empty 200 is null for a call that says it expects no body', async () => {
+    const fake = fakeFetcher(() => new Response('', { status: 200 }));
+    await expect(clientOf(upstreamOf(), fake.fetcher, { expectBody: false }).call(request())).resolves.toBeNull();
+  });
+
+  it('JSON nested deeper than maxJsonDepth is invalid_response; brackets inside strings do not count', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const fake = fakeFetcher((call) => new Response(call.index === 0 ? deep : JSON.stringify({ a: [[['[[[[[[[[']]] })));
+    const client = clientOf(upstreamOf({ maxJsonDepth: 4 }), fake.fetcher);
+    const error = await failure(client.call(request()));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toBe('orders: users sent JSON nested deeper than 4 levels');
+    await expect(client.call(request())).resolves.toEqual({ a: [[['[[[[[[[[']]] });
   });
 
   it.each([500, 503, 404, 302])('status %i -> http_status with the status, body cancelled', async (status) => {

@@ -103,6 +103,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     timeoutMs: call.timeoutMs ?? upstream.timeoutMs,
     each,
     maxItems: call.maxItems,
+    expectBody: call.expectBody,
     dependsOn: [...dependsOn],
     ...resilience,
   };

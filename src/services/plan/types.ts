@@ -44,6 +44,8 @@ export interface CompiledUpstream {
   headers: Record<string, string>;
   forwardHeaders: ReadonlySet<string>;
   maxBodyBytes: number;
+  /** Deepest nesting of arrays and objects accepted in a response body. */
+  maxJsonDepth: number;
   /** The upstream's breaker; undefined when it has none. Shared by every call to it. */
   circuitBreaker: CompiledBreaker | undefined;
   /** Budget shared by the retries and hedges of every call to this upstream, when any call retries or hedges. */
@@ -64,6 +66,8 @@ export interface CompiledCall {
   timeoutMs: number;
   each: Ref | undefined;
   maxItems: number;
+  /** False: an empty 2xx body is `null`; true (default): only a 204 or 205 may be empty. */
+  expectBody: boolean;
   /** Calls whose results this call's templates use. */
   dependsOn: string[];
   /** Safe to send twice: GET, HEAD, OPTIONS, PUT, DELETE, or `"idempotent": true`. */

@@ -46,6 +46,7 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
     headers,
     forwardHeaders: new Set(upstream.forwardHeaders.map((h) => h.toLowerCase())),
     maxBodyBytes: upstream.maxBodyBytes,
+    maxJsonDepth: upstream.maxJsonDepth,
     circuitBreaker,
     retryBudget: undefined,
   };

@@ -1,8 +1,9 @@
 import { TributaryError } from '../../lib/errors.ts';
 import { parseRetryAfter } from '../../lib/backoff.ts';
-import type { CompiledUpstream } from '../plan/types.ts';
+import type { CompiledCall } from '../plan/types.ts';
 import { discard, readLimited } from './body.ts';
 import { classify } from './classify.ts';
+import { nestsDeeperThan } from './json-depth.ts';
 import type { CallFn, CallResult, Fetcher } from './types.ts';
 
 /**
@@ -11,10 +12,11 @@ import type { CallFn, CallResult, Fetcher } from './types.ts';
  * end or cancelled before this returns, so the bulkhead permit above is released only then.
  *
  * @example
- * const send = attempt(plan.upstreams.get('users')!, fetcher);
+ * const send = attempt(plan.endpoints[0].calls[0], fetcher);
  * const result = await send({ label: 'profile', request, signal, deadline, attempt: 0, observer: silentObserver });
  */
-export function attempt(upstream: CompiledUpstream, fetcher: Fetcher): CallFn {
+export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
+  const { upstream, expectBody } = call;
   return async function sendOnce(ctx) {
     const headers = { ...ctx.request.headers };
     const done = ctx.observer.attempt(ctx, headers);
@@ -37,7 +39,8 @@ export function attempt(upstream: CompiledUpstream, fetcher: Fetcher): CallFn {
         result = { ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
       } else {
         const text = await readLimited(response, upstream.maxBodyBytes, ctx.label);
-        result = { ok: true, value: parseJson(text, ctx.label, upstream.name), status, attempts: 1, waitMs: 0 };
+        const value = parseJson(text, ctx.label, upstream.name, upstream.maxJsonDepth, expectBody && status !== 204 && status !== 205, status);
+        result = { ok: true, value, status, attempts: 1, waitMs: 0 };
       }
     } catch (thrown) {
       const error = classify(thrown, ctx, upstream.name);
@@ -48,8 +51,18 @@ export function attempt(upstream: CompiledUpstream, fetcher: Fetcher): CallFn {
   };
 }
 
-function parseJson(text: string, label: string, upstream: string): unknown {
-  if (text.trim() === '') return null;
+/**
+ * The body as JSON. Empty is `null` only where no body is expected (a 204, or a call that says
+ * `"expectBody": false`): an empty 200 from an upstream that should have sent data is a fault.
+ */
+function parseJson(text: string, label: string, upstream: string, maxDepth: number, bodyExpected: boolean, status: number): unknown {
+  if (text.trim() === '') {
+    if (!bodyExpected) return null;
+    throw new TributaryError('invalid_response', `${label}: ${upstream} answered ${status} with an empty body`);
+  }
+  if (nestsDeeperThan(text, maxDepth)) {
+    throw new TributaryError('invalid_response', `${label}: ${upstream} sent JSON nested deeper than ${maxDepth} levels`);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -46,7 +46,7 @@ export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
   // Before the per-try timer: a wait for a connection is a visible wait, not lost timeout.
   if (deps.connections) layers.push(bulkheadLayer(deps.connections, name, 'connections'));
   layers.push(perTryTimeout(call.timeoutMs));
-  return compose(layers, attempt(call.upstream, deps.fetcher));
+  return compose(layers, attempt(call, deps.fetcher));
 }
 
 /** `compose([a, b], f)` is `a(b(f))`: the first layer is the outermost. */
