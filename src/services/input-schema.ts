@@ -51,11 +51,24 @@ function scalarField(field: Omit<Scalar, 'required'>, fromText: boolean): ZodTyp
   return schema;
 }
 
+/** Input arrays without a declared `maxItems` accept this many elements. */
+export const DEFAULT_MAX_INPUT_ITEMS = 100;
+
+/**
+ * The length is checked before any element is: a client that sends 250,000 elements gets one
+ * issue at once, not 250,000 element checks and an issue for each.
+ */
 function arrayField(field: Extract<FieldConfig, { type: 'array' }>, fromText: boolean): ZodType {
+  const max = field.maxItems ?? DEFAULT_MAX_INPUT_ITEMS;
   let schema = z.array(scalarField(field.items, fromText));
   if (field.minItems !== undefined) schema = schema.min(field.minItems);
-  if (field.maxItems !== undefined) schema = schema.max(field.maxItems);
-  return schema;
+  return z
+    .unknown()
+    .refine((v) => !Array.isArray(v) || v.length <= max, {
+      message: `must have at most ${max} elements`,
+      abort: true,
+    })
+    .pipe(schema);
 }
 
 /** One problem with a request's input, for the 400 body. */
@@ -65,12 +78,31 @@ export interface InputIssue {
   message: string;
 }
 
-export function zodIssues(error: ZodError, prefix: string): InputIssue[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') {
-      return { field: [prefix, ...path].join('.'), message: `unknown field(s): ${issue.keys.join(', ')}` };
-    }
-    return { field: [prefix, ...path].join('.'), message: issue.message };
-  });
+/** At most this many issues are listed in a 400; the rest are counted in one last entry. */
+export const MAX_REPORTED_ISSUES = 20;
+
+/** The first `limit` issues of a zod error, with `prefix` (`params`, `query`, `body`) on each field. */
+export function zodIssues(error: ZodError, prefix: string, limit = MAX_REPORTED_ISSUES): InputIssue[] {
+  const out: InputIssue[] = [];
+  for (const issue of error.issues) {
+    if (out.length >= limit) break;
+    const field = [prefix, ...issue.path.map(String)].join('.');
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
+    out.push({ field, message });
+  }
+  return out;
+}
+
+/**
+ * Caps a list of issues for the response: the first {@link MAX_REPORTED_ISSUES}, then one entry
+ * saying how many more there were. `total` is the count before any earlier cut.
+ *
+ * @example
+ * capIssues(issues, 7000); // 20 issues and { field: 'request', message: 'and 6980 more issues' }
+ */
+export function capIssues(issues: InputIssue[], total = issues.length): InputIssue[] {
+  if (total <= MAX_REPORTED_ISSUES) return issues;
+  const kept = issues.slice(0, MAX_REPORTED_ISSUES);
+  kept.push({ field: 'request', message: `and ${total - kept.length} more issues` });
+  return kept;
 }
