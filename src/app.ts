@@ -1,27 +1,49 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { Engine, type EngineOptions } from './services/engine/index.ts';
 import { createTelemetry, type Telemetry } from './services/telemetry.ts';
 import { serverSpan } from './routes/tracing.ts';
 import type { Plan } from './services/plan/index.ts';
 import type { Fetcher } from './services/upstream/index.ts';
+import { accessLog, type AccessLogSink } from './routes/access-log.ts';
 import { registerEndpoints } from './routes/endpoints.ts';
-import { notFound, onError, requestId, type AppEnv } from './routes/errors.ts';
-import { registerHealth } from './routes/health.ts';
+import { notFound, onError, requestId, type AppEnv, type FaultLog } from './routes/errors.ts';
+import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
 
-export interface AppDeps {
+/** What every app takes, whatever owns its engine. */
+interface CommonDeps {
   plan: Plan;
+  /** Largest client request body, bytes. Default 1 MiB. */
+  maxRequestBodyBytes?: number;
+  /** Callers sending this token in `x-tributary-debug` get per-call Server-Timing. Unset: nobody. */
+  debugToken?: string;
+  /**
+   * Where internal faults (500) are logged, once each, with the request id (pino on Node).
+   * Default: console.error.
+   */
+  log?: FaultLog;
+  /** Receives one access-log entry per request. Unset: no access log. */
+  accessLog?: AccessLogSink;
+  /** `/readyz` answers 503, and responses say `Connection: close`, once this is draining. Default: always ready. */
+  readiness?: Readiness;
+}
+
+/** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
+export interface AppDeps extends CommonDeps {
   /** The transport: undici on Node, the platform fetch on Workers, a function in tests. */
   fetcher: Fetcher;
   engine?: EngineOptions;
-  /** Largest client request body, bytes. Default 1 MiB. */
-  maxRequestBodyBytes?: number;
   /** Tracer and instruments. Default: the global ones from `@opentelemetry/api` (no-ops without an SDK). */
   telemetry?: Telemetry;
-  /** Callers sending this token in `x-tributary-debug` get per-call Server-Timing. Unset: nobody. */
-  debugToken?: string;
-  /** Where internal faults are logged. Default: console.error. */
-  log?: (message: string, error: unknown) => void;
+}
+
+/**
+ * An engine per request (Workers, where no state with timers or I/O may be shared between
+ * requests): the app, its routes and middleware are built once; each request runs on the engine
+ * `engineFor` returns for it, and its SERVER span goes to that engine's tracer.
+ */
+export interface PerRequestAppDeps extends CommonDeps {
+  engineFor: (request: Request) => Engine;
 }
 
 export interface App {
@@ -29,39 +51,63 @@ export interface App {
   engine: Engine;
 }
 
+const alwaysReady: Readiness = { draining: false };
+
 /**
  * Builds the gateway from injected dependencies. Nothing here depends on the runtime.
  *
  * @example
  * const { app } = createApp({ plan: compilePlan(config, env), fetcher: fetch });
  * export default app;
+ * // Workers: routes built once per isolate, an engine per request.
+ * const { app } = createApp({ plan, engineFor: (request) => new Engine(plan, fetch, { maxConnections: 6 }) });
  */
-export function createApp(deps: AppDeps): App {
-  const telemetry = deps.telemetry ?? createTelemetry();
-  const engine = new Engine(deps.plan, deps.fetcher, { telemetry, ...deps.engine });
+export function createApp(deps: AppDeps): App;
+export function createApp(deps: PerRequestAppDeps): { app: Hono<AppEnv> };
+export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<AppEnv> } {
   const app = new Hono<AppEnv>();
-  app.use('*', serverSpan(telemetry.tracer));
-  app.use('*', requestId());
-  const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
-  if (origins.length > 0) {
-    app.use(
-      '*',
-      cors({
-        origin: origins,
-        credentials,
-        maxAge: maxAgeSeconds,
-        allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id'],
-        allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug'],
-      }),
-    );
+  let engine: Engine | undefined;
+  if ('engineFor' in deps) {
+    const { engineFor } = deps;
+    app.use('*', function requestEngine(c, next) {
+      const own = engineFor(c.req.raw);
+      c.set('engine', own);
+      // The request's own tracer and instruments (Workers export each request's spans on their own).
+      return serverSpan(own.telemetry)(c, next);
+    });
+  } else {
+    const telemetry = deps.telemetry ?? createTelemetry();
+    const shared = (engine = new Engine(deps.plan, deps.fetcher, { telemetry, ...deps.engine }));
+    const span = serverSpan(telemetry);
+    app.use('*', function processEngine(c, next) {
+      c.set('engine', shared);
+      return span(c, next);
+    });
   }
-  registerHealth(app, deps.plan.endpoints.length);
-  registerEndpoints(app, deps.plan.endpoints, engine, {
+  // Outside everything that sets what it reports (request id, route, outcome), inside the span.
+  if (deps.accessLog) app.use('*', accessLog(deps.accessLog));
+  app.use('*', requestId());
+  const readiness = deps.readiness ?? alwaysReady;
+  if (deps.readiness) app.use('*', closeWhileDraining(readiness));
+  const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
+  if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
+  registerHealth(app, deps.plan.endpoints.length, readiness);
+  registerEndpoints(app, deps.plan.endpoints, {
     maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024,
     debugToken: deps.debugToken,
   });
   app.notFound(notFound);
   app.onError(onError(deps.log ?? ((message, error) => console.error(message, error))));
-  return { app, engine };
+  return engine ? { app, engine } : { app };
+}
+
+function corsFor(origins: string[], credentials: boolean, maxAgeSeconds: number): MiddlewareHandler<AppEnv> {
+  return cors({
+    origin: origins,
+    credentials,
+    maxAge: maxAgeSeconds,
+    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id', 'traceresponse'],
+    allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug'],
+  });
 }

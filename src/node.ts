@@ -1,28 +1,75 @@
 /**
- * The Node entry: config, undici transport, HTTP server, graceful shutdown.
+ * The Node entry: config, undici transport, HTTP server, logs, graceful shutdown.
+ * Run it directly in production (`node src/node.ts`, as the Dockerfile does), so signals reach it;
+ * `npm start` execs it for the same reason.
  *
  *   TRIBUTARY_CONFIG  a .json file, or a .ts/.js module exporting defineConfig(...); unset: the demo
  *   PORT              default 8787
  *   HOST              default 127.0.0.1
  *   TRIBUTARY_GRACE_MS  how long in-flight requests may finish on SIGTERM/SIGINT, default 10000
+ *   TRIBUTARY_SHUTDOWN_DELAY_MS  keep accepting (with /readyz 503) at least this long after the
+ *                     signal, so a load balancer notices first; default 0
+ *   TRIBUTARY_LOG_LEVEL  debug, info (default), warn, error or silent; JSON lines on stdout
+ *   TRIBUTARY_ACCESS_LOG=0  no access log (one JSON line per request otherwise)
  *   TRIBUTARY_DEBUG_TOKEN  callers sending it in `x-tributary-debug` get per-call Server-Timing
  *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
+import { createReadiness } from './routes/health.ts';
 import { compilePlan, ConfigError, type Plan } from './services/plan/index.ts';
+import { logSettings, type LogSettings } from './services/logging.ts';
+import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
 import { loadConfigFile } from './node/load-config.ts';
+import { createNodeLogger } from './node/logger.ts';
+import { gracefulShutdown } from './node/shutdown.ts';
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
-import { metrics } from '@opentelemetry/api';
-import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
+
+interface Settings {
+  port: number;
+  host: string;
+  graceMs: number;
+  delayMs: number;
+  log: LogSettings;
+}
+
+/** The process settings from the environment, or the first problem in words (no stack). */
+function readSettings(env: NodeJS.ProcessEnv): Settings | string {
+  const port = env.PORT === undefined ? 8787 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return `PORT must be a port number, got "${env.PORT}"`;
+  const graceMs = milliseconds(env, 'TRIBUTARY_GRACE_MS', 10_000);
+  if (typeof graceMs === 'string') return graceMs;
+  const delayMs = milliseconds(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
+  if (typeof delayMs === 'string') return delayMs;
+  try {
+    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, log: logSettings(env) };
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number | string {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return fallback;
+  const value = Number(text);
+  return Number.isSafeInteger(value) && value >= 0 ? value : `${name} must be a whole number of milliseconds, got "${text}"`;
+}
 
 async function main(): Promise<void> {
   const env = process.env;
+  const settings = readSettings(env);
+  if (typeof settings === 'string') {
+    console.error(settings);
+    process.exitCode = 1;
+    return;
+  }
   let demo: DemoUpstreams | undefined;
   let plan: Plan;
   try {
@@ -42,63 +89,55 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const port = env.PORT === undefined ? 8787 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`PORT must be a port number, got "${env.PORT}"`);
-    await demo?.close();
-    process.exitCode = 1;
-    return;
-  }
-  const host = env.HOST ?? '127.0.0.1';
-  const graceMs = Number(env.TRIBUTARY_GRACE_MS ?? 10_000);
+  const { port, host } = settings;
+  const logger = createNodeLogger(settings.log);
+  const readiness = createReadiness();
   // Before the app is built, so its tracer and instruments come from the SDK.
   const telemetry = await startNodeTelemetry(env);
   const transport = createNodeTransport({ connectionsFor: connectionsByOrigin(plan) });
   const { app, engine } = createApp({
     plan,
     fetcher: transport.fetcher,
+    readiness,
+    log: logger.fault,
+    ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });
   if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
 
-  const server = serve({ fetch: app.fetch, port, hostname: host });
+  const server = serve({ fetch: app.fetch, port, hostname: host }) as Server;
   server.once('error', (error: NodeJS.ErrnoException) => {
     console.error(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`);
     process.exit(1);
   });
   await new Promise<void>((resolve) => server.once('listening', resolve));
-  const base = `http://${host}:${(server.address() as AddressInfo).port}`;
-  console.log(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
-  if (demo) {
-    console.log('demo upstreams are running in this process; try:');
-    console.log(`  curl -i ${base}/v1/dashboard/42`);
-    console.log(`  curl -i '${base}/v1/items?ids=1,2,3'`);
-    console.log(`  curl -i ${base}/v1/users/42/with-manager`);
-  }
 
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: no new connections; letting in-flight requests finish (up to ${graceMs} ms)`);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Keep-alive connections with no request in flight would hold close() open.
-    const idle = setInterval(() => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.(), 50);
-    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
-    void Promise.race([closed, grace]).then(async (result) => {
-      clearInterval(idle);
-      if (result === 'timeout') {
-        console.error('grace period over: closing the remaining connections');
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }
+  const shutdown = gracefulShutdown({
+    server,
+    readiness,
+    logger,
+    graceMs: settings.graceMs,
+    delayMs: settings.delayMs,
+    cleanup: async () => {
       await transport.close();
-      await telemetry.shutdown().catch((error: unknown) => console.error('could not flush telemetry:', error));
+      await telemetry.shutdown().catch((error: unknown) => logger.warn(`could not flush telemetry: ${(error as Error)?.message ?? error}`));
       await demo?.close();
-      process.exit(0);
-    });
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+    },
+    exit: (code) => process.exit(code),
+  });
+  // `on`, not `once`: a repeated signal must reach the handler, not Node's default (exit at once).
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // Announced only once the signal handlers are in place: a process manager may signal as soon as it reads this.
+  const base = `http://${host}:${(server.address() as AddressInfo).port}`;
+  logger.info(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
+  if (demo) {
+    logger.info('demo upstreams are running in this process; try:');
+    logger.info(`  curl -i ${base}/v1/dashboard/42`);
+    logger.info(`  curl -i '${base}/v1/items?ids=1,2,3'`);
+    logger.info(`  curl -i ${base}/v1/users/42/with-manager`);
+  }
 }
 
 await main();

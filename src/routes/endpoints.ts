@@ -1,9 +1,10 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { InvalidInputError, type AggregateResult, type Engine } from '../services/engine/index.ts';
+import { InvalidInputError, type AggregateResult } from '../services/engine/index.ts';
 import { zodIssues, type InputIssue } from '../services/input-schema.ts';
 import { TooManySubrequestsError } from '../services/subrequests.ts';
 import type { CompiledEndpoint } from '../services/plan/index.ts';
+import { outcomeOf } from './access-log.ts';
 import { invalidRequest, type AppEnv } from './errors.ts';
 
 export interface EndpointRouteOptions {
@@ -13,13 +14,12 @@ export interface EndpointRouteOptions {
   debugToken?: string | undefined;
 }
 
-/** One Hono route per compiled endpoint. */
-export function registerEndpoints(
-  app: Hono<AppEnv>,
-  endpoints: readonly CompiledEndpoint[],
-  engine: Engine,
-  options: EndpointRouteOptions,
-): void {
+/**
+ * One Hono route per compiled endpoint. Each request runs on the engine the context holds
+ * (`c.get('engine')`): one per process on Node, one per request on Workers, so the routes are
+ * built once either way.
+ */
+export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly CompiledEndpoint[], options: EndpointRouteOptions): void {
   const limit = bodyLimit({
     maxSize: options.maxRequestBodyBytes,
     onError: (c) => invalidRequest(c, [{ field: 'body', message: `larger than ${options.maxRequestBodyBytes} bytes` }]),
@@ -31,7 +31,7 @@ export function registerEndpoints(
       if ('issues' in input) return invalidRequest(c, input.issues);
       let result: AggregateResult;
       try {
-        result = await engine.run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal, c.get('traceContext'));
+        result = await c.get('engine').run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal, c.get('traceContext'));
       } catch (error) {
         if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
         if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
@@ -64,6 +64,8 @@ export function statusOf(result: AggregateResult): 200 | 502 | 504 {
 }
 
 function respond(c: Context<AppEnv>, result: AggregateResult, trusted: boolean): Response {
+  // For the access log: the outcome travels on the context, the log line is written outside.
+  c.set('aggregate', outcomeOf(result.complete, result.errors));
   const body = {
     data: result.data,
     errors: result.errors,

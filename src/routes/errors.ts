@@ -1,16 +1,42 @@
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
 
 import type { Context as TraceContext } from '@opentelemetry/api';
+import type { Engine } from '../services/engine/index.ts';
+import type { ErrorCode } from '../lib/errors.ts';
+
+/** What the access log says of an aggregate: set by the endpoint route once it has a result. */
+export interface AggregateOutcome {
+  complete: boolean;
+  /** One entry per failed call and error code, in declaration order; `items` when several elements of an `each` failed so. */
+  failed: { call: string; code: ErrorCode; items?: number }[];
+}
 
 export type AppEnv = {
   Variables: {
     requestId: string;
     /** The SERVER span's context, for the spans of this request. */
     traceContext: TraceContext;
-    /** The matched route pattern, for span names and `http.route`. */
+    /** The matched route pattern, for span names, `http.route` and the access log. */
     route: string;
+    /** The engine that runs this request: the process's on Node, the request's own on Workers. */
+    engine: Engine;
+    /** Set by the endpoint route when an aggregate ran. */
+    aggregate: AggregateOutcome;
   };
 };
+
+/** Where an internal fault is reported: once, with the request id, the method and the route pattern. */
+export type FaultLog = (message: string, error: unknown, fields?: FaultFields) => void;
+
+export interface FaultFields {
+  requestId: string;
+  method: string;
+  /** The route pattern, or {@link UNMATCHED_ROUTE}: never the raw path, which carries ids. */
+  route: string;
+}
+
+/** The `route` of a request that matched no route (404, CORS preflight): one fixed value, so logs and metrics stay low-cardinality. */
+export const UNMATCHED_ROUTE = '(unmatched)';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -40,11 +66,15 @@ export function invalidRequest(c: Context, issues: { field: string; message: str
 export const notFound: NotFoundHandler<AppEnv> = (c) =>
   c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404);
 
-/** Logs the fault with the request id; the client gets the id and nothing else. */
-export function onError(log: (message: string, error: unknown) => void): ErrorHandler<AppEnv> {
+/**
+ * Logs the fault once, with the request id and the route pattern (not the raw path, which
+ * carries ids); the client gets the id and nothing else.
+ */
+export function onError(log: FaultLog): ErrorHandler<AppEnv> {
   return function handleError(error, c) {
     const id = c.get('requestId') ?? crypto.randomUUID();
-    log(`request ${id} (${c.req.method} ${new URL(c.req.url).pathname}) failed`, error);
+    const route = c.get('route') ?? UNMATCHED_ROUTE;
+    log(`request ${id} (${c.req.method} ${route}) failed`, error, { requestId: id, method: c.req.method, route });
     return c.json({ error: { code: 'internal', message: 'internal error', requestId: id } }, 500, { 'x-request-id': id });
   };
 }

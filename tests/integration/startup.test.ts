@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../support/upstream-server.ts';
 import { freePort } from './gateway-server.ts';
+import { logLines } from './log-lines.ts';
 import { exitWithin, repoRoot, startNode, type NodeProcess } from './node-process.ts';
 
 let dir: string;
@@ -279,7 +280,9 @@ describe('process edge cases', () => {
     proc.child.kill('SIGTERM');
     expect(await exitWithin(proc, 8000)).toBe(0);
     expect(performance.now() - signalled).toBeLessThan(3000);
-    expect(proc.stderr()).toContain('grace period over');
+    expect(logLines(proc.stdout())).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: expect.stringContaining('grace period over') }),
+    );
     expect(await client).toBe('closed');
     for (let i = 0; i < 100 && upstream.stats(scope).aborted < 1; i++) await new Promise((r) => setTimeout(r, 10));
     expect(upstream.stats(scope).aborted).toBe(1);

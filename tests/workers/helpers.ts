@@ -23,16 +23,20 @@ export interface TestWorker {
   worker: WorkerHandler;
   /** What the Worker logged: config problems, cap warnings, faults. */
   logs: string[];
+  /** Its access-log lines (JSON), kept here instead of printed. */
+  accessLines: string[];
   /** One request through the Worker's fetch; the body parsed as JSON. */
   request<B = any>(path: string, env: WorkerEnv, init?: RequestInit): Promise<{ status: number; headers: Headers; body: B }>;
 }
 
 export function testWorker(config: TributaryConfigInput): TestWorker {
   const logs: string[] = [];
-  const worker = createWorker(config, (message) => void logs.push(message));
+  const accessLines: string[] = [];
+  const worker = createWorker(config, (message) => void logs.push(message), (line) => void accessLines.push(line));
   return {
     worker,
     logs,
+    accessLines,
     async request(path, env, init) {
       const response = await worker.fetch(new Request(`http://gateway.test${path}`, init), env, executionContext());
       const text = await response.text();

@@ -1,0 +1,79 @@
+import { trace, TraceFlags, type Context as TraceContext } from '@opentelemetry/api';
+import type { MiddlewareHandler } from 'hono';
+import type { CallError } from '../services/engine/index.ts';
+import { UNMATCHED_ROUTE, type AggregateOutcome, type AppEnv } from './errors.ts';
+
+/**
+ * One access-log line. Only values Tributary chose or validated: the route pattern (never the
+ * raw path, whose ids and query strings may be personal), no header value, no upstream URL,
+ * no message text. The sink adds `level`, `time` and `msg`.
+ */
+export interface AccessLogEntry {
+  requestId: string;
+  /** The trace to look this request up in; only when its SERVER span is recorded and sampled. */
+  traceId?: string;
+  method: string;
+  /** The matched route pattern, e.g. `/v1/dashboard/:userId`; {@link UNMATCHED_ROUTE} when none matched. */
+  route: string;
+  status: number;
+  /** From the first middleware to the response being ready, 0.1 ms. */
+  durationMs: number;
+  /** Only when an aggregate ran (not for 400, 404, /healthz). */
+  complete?: boolean;
+  /** Each failed call with its error code; left out when none failed. */
+  failed?: AggregateOutcome['failed'];
+}
+
+export type AccessLogSink = (entry: AccessLogEntry) => void;
+
+/**
+ * Middleware that hands one {@link AccessLogEntry} per request to `sink` once the response is
+ * ready: pino on Node, `console.log` of the JSON on Workers. Runtime-agnostic: it only reads
+ * what the other middleware and the routes put on the context (`requestId`, `traceContext`,
+ * `route`, `aggregate`), so it must run outside them.
+ *
+ * @example
+ * app.use('*', accessLog((entry) => console.log(JSON.stringify(entry))));
+ */
+export function accessLog(sink: AccessLogSink, clock: () => number = () => performance.now()): MiddlewareHandler<AppEnv> {
+  return async function logAccess(c, next) {
+    const started = clock();
+    await next();
+    const aggregate = c.get('aggregate');
+    const traceId = sampledTraceId(c.get('traceContext'));
+    sink({
+      requestId: c.get('requestId'),
+      ...(traceId ? { traceId } : {}),
+      method: c.req.method,
+      route: c.get('route') ?? UNMATCHED_ROUTE,
+      status: c.res.status,
+      durationMs: Math.round((clock() - started) * 10) / 10,
+      ...(aggregate ? { complete: aggregate.complete, ...(aggregate.failed.length > 0 ? { failed: aggregate.failed } : {}) } : {}),
+    });
+  };
+}
+
+/**
+ * The aggregate's outcome as the access log shows it: one entry per call and code, in the order
+ * of `errors` (declaration order), with a count for `each` elements instead of one entry each.
+ *
+ * @example
+ * outcomeOf(true, []); // { complete: true, failed: [] }
+ */
+export function outcomeOf(complete: boolean, errors: readonly CallError[]): AggregateOutcome {
+  const byKey = new Map<string, AggregateOutcome['failed'][number]>();
+  for (const error of errors) {
+    const key = `${error.call}\u0000${error.code}`;
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, { call: error.call, code: error.code });
+    else seen.items = (seen.items ?? 1) + 1;
+  }
+  return { complete, failed: [...byKey.values()] };
+}
+
+function sampledTraceId(context: TraceContext | undefined): string | undefined {
+  const span = context ? trace.getSpan(context) : undefined;
+  if (!span?.isRecording()) return undefined;
+  const { traceId, traceFlags } = span.spanContext();
+  return traceFlags & TraceFlags.SAMPLED ? traceId : undefined;
+}
