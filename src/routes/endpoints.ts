@@ -1,7 +1,8 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidInputError, type AggregateResult } from '../services/engine/index.ts';
-import { zodIssues, type InputIssue } from '../services/input-schema.ts';
+import { capIssues, zodIssues, type InputIssue } from '../services/input-schema.ts';
+import type { ZodError } from '../services/zod.ts';
 import { TooManySubrequestsError } from '../services/subrequests.ts';
 import type { CompiledEndpoint } from '../services/plan/index.ts';
 import { outcomeOf } from './access-log.ts';
@@ -82,8 +83,14 @@ type Parsed = { value: { params: Record<string, unknown>; query: Record<string, 
 
 async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promise<Parsed> {
   const issues: InputIssue[] = [];
+  // Counted, not spread: a user-sized list must never become function arguments.
+  let total = 0;
+  const add = (error: ZodError, prefix: string): void => {
+    total += error.issues.length;
+    for (const issue of zodIssues(error, prefix)) issues.push(issue);
+  };
   const params = endpoint.input.params.safeParse(c.req.param());
-  if (!params.success) issues.push(...zodIssues(params.error, 'params'));
+  if (!params.success) add(params.error, 'params');
 
   const raw: Record<string, unknown> = {};
   for (const [name, values] of Object.entries(c.req.queries())) {
@@ -93,7 +100,7 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promis
       : values[0];
   }
   const query = endpoint.input.query.safeParse(raw);
-  if (!query.success) issues.push(...zodIssues(query.error, 'query'));
+  if (!query.success) add(query.error, 'query');
 
   let body: Record<string, unknown> | undefined;
   if (endpoint.input.body) {
@@ -101,19 +108,21 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promis
     try {
       json = await c.req.json();
     } catch {
+      total++;
       issues.push({ field: 'body', message: 'must be a JSON object' });
     }
     if (json !== undefined) {
       if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+        total++;
         issues.push({ field: 'body', message: 'must be a JSON object' });
       } else {
         const parsed = endpoint.input.body.safeParse(json);
         if (parsed.success) body = parsed.data as Record<string, unknown>;
-        else issues.push(...zodIssues(parsed.error, 'body'));
+        else add(parsed.error, 'body');
       }
     }
   }
-  if (issues.length > 0 || !params.success || !query.success) return { issues };
+  if (issues.length > 0 || !params.success || !query.success) return { issues: capIssues(issues, total) };
   return {
     value: {
       params: params.data as Record<string, unknown>,

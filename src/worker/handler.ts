@@ -82,12 +82,12 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
       usePropagator();
       const prepared = prepare(env);
       if (!prepared.ok) return misconfigured(request);
-      const { plan, maxSubrequests } = prepared.compiled;
+      const { plan, maxSubrequests, maxConnections } = prepared.compiled;
       const tracingConfig = tracingFor(stringVars(env));
       const tracing = tracingConfig ? startRequestTracing(tracingConfig) : undefined;
       const app = appFor(plan, env);
       const telemetry = tracing?.telemetry ?? (untraced ??= createTelemetry());
-      engines.set(request, new Engine(plan, platformFetch, { telemetry, maxSubrequests, health: healthOf(plan) }));
+      engines.set(request, new Engine(plan, platformFetch, { telemetry, maxSubrequests, maxConnections, health: healthOf(plan) }));
       try {
         return await app.fetch(request, env, ctx);
       } finally {

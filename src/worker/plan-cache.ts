@@ -8,10 +8,19 @@ import { DEFAULT_MAX_SUBREQUESTS, fixedSubrequests } from '../services/subreques
  */
 export const MAX_SUBREQUESTS_VAR = 'TRIBUTARY_MAX_SUBREQUESTS';
 
+/**
+ * The variable that caps one request's open fetches. The platform lets 6 connections per
+ * invocation wait for response headers and queues the rest inside the runtime, where the wait
+ * eats the fetch's timeout unseen; at 6 the wait is Tributary's own, before the per-try timer.
+ */
+export const MAX_CONNECTIONS_VAR = 'TRIBUTARY_MAX_CONNECTIONS';
+export const DEFAULT_MAX_CONNECTIONS = 6;
+
 /** What one isolate compiles once: immutable, so every request may share it. */
 export interface Compiled {
   plan: Plan;
   maxSubrequests: number;
+  maxConnections: number;
 }
 
 export type Prepared = { ok: true; compiled: Compiled } | { ok: false; message: string };
@@ -31,7 +40,7 @@ export type Log = (message: string, error?: unknown) => void;
 export function createPlanCache(config: unknown, log: Log = defaultLog): (env: object) => Prepared {
   // Only the variables the config names (and the cap) decide the plan: they make the cache key.
   const names = [...new Set([...JSON.stringify(config).matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string))];
-  names.push(MAX_SUBREQUESTS_VAR);
+  names.push(MAX_SUBREQUESTS_VAR, MAX_CONNECTIONS_VAR);
   let last: { key: string; prepared: Prepared } | undefined;
   return function prepare(env) {
     const vars = stringVars(env);
@@ -42,9 +51,11 @@ export function createPlanCache(config: unknown, log: Log = defaultLog): (env: o
 }
 
 function compile(config: unknown, vars: Env, log: Log): Prepared {
-  const maxSubrequests = parseLimit(vars[MAX_SUBREQUESTS_VAR]);
-  if (maxSubrequests === undefined) {
-    const message = `${MAX_SUBREQUESTS_VAR} must be a positive integer, got "${vars[MAX_SUBREQUESTS_VAR]}"`;
+  const maxSubrequests = parseLimit(vars[MAX_SUBREQUESTS_VAR], DEFAULT_MAX_SUBREQUESTS);
+  const maxConnections = parseLimit(vars[MAX_CONNECTIONS_VAR], DEFAULT_MAX_CONNECTIONS);
+  if (maxSubrequests === undefined || maxConnections === undefined) {
+    const name = maxSubrequests === undefined ? MAX_SUBREQUESTS_VAR : MAX_CONNECTIONS_VAR;
+    const message = `${name} must be a positive integer, got "${vars[name]}"`;
     log(`tributary: ${message}`);
     return { ok: false, message };
   }
@@ -69,11 +80,11 @@ function compile(config: unknown, vars: Env, log: Log): Prepared {
       );
     }
   }
-  return { ok: true, compiled: { plan, maxSubrequests } };
+  return { ok: true, compiled: { plan, maxSubrequests, maxConnections } };
 }
 
-function parseLimit(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === '') return DEFAULT_MAX_SUBREQUESTS;
+function parseLimit(text: string | undefined, fallback: number): number | undefined {
+  if (text === undefined || text.trim() === '') return fallback;
   const value = Number(text);
   return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
