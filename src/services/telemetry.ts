@@ -174,15 +174,20 @@ export function redactUrl(href: string): string {
   return url.href;
 }
 
-/** What the bulkhead gauges read: a name and a semaphore's counts. */
+/** What the upstream gauges read: a name, a semaphore's counts, and the breaker's state if there is one. */
 export interface BulkheadView {
   upstream: { name: string };
   bulkhead: { running: number; waiting: number };
+  health?: { breaker?: { state: 'closed' | 'open' | 'half-open' } | undefined };
 }
 
+/** `tributary.breaker.state`: 0 closed, 1 half-open, 2 open. */
+const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
 /**
- * In-flight and queued gauges per upstream, read from the process-wide bulkheads. Register
- * once per process (Node); on Workers bulkheads live for one request, so there is nothing to watch.
+ * In-flight and queued gauges per upstream, read from the process-wide bulkheads, and each
+ * breaker's state. Register once per process (Node); on Workers bulkheads live for one request,
+ * so there is nothing to watch.
  */
 export function observeBulkheads(clients: Iterable<BulkheadView>, meter: Meter): void {
   const list = [...clients];
@@ -194,13 +199,20 @@ export function observeBulkheads(clients: Iterable<BulkheadView>, meter: Meter):
     description: 'Calls waiting for a bulkhead slot, per upstream',
     unit: '{call}',
   });
+  const breakerState = meter.createObservableGauge('tributary.breaker.state', {
+    description: "Each upstream's circuit breaker: 0 closed, 1 half-open, 2 open",
+    unit: '{state}',
+  });
   meter.addBatchObservableCallback(
     (result) => {
       for (const c of list) {
-        result.observe(inFlight, c.bulkhead.running, { 'upstream.name': c.upstream.name });
-        result.observe(queued, c.bulkhead.waiting, { 'upstream.name': c.upstream.name });
+        const labels = { 'upstream.name': c.upstream.name };
+        result.observe(inFlight, c.bulkhead.running, labels);
+        result.observe(queued, c.bulkhead.waiting, labels);
+        const breaker = c.health?.breaker;
+        if (breaker) result.observe(breakerState, BREAKER_STATE[breaker.state], labels);
       }
     },
-    [inFlight, queued],
+    [inFlight, queued, breakerState],
   );
 }
