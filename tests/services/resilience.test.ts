@@ -290,3 +290,38 @@ describe("a request's connection cap (Workers: 6 waiting for headers)", () => {
     expect(answer.reports.find((r) => r.call === 'c')?.waitMs).toBeGreaterThanOrEqual(80);
   });
 });
+
+describe('the order of the stack: clamp, retry, breaker, bulkhead, per-try timeout, attempt', () => {
+  it('a wait for the bulkhead does not eat the per-try timeout: the timer starts after the slot', async () => {
+    const fake = fakeFetcher(() => new Promise<Response>((r) => setTimeout(() => r(json('ok')), 80)));
+    const plan = planOf({
+      upstreams: { u: { baseUrl: 'http://u.test', timeoutMs: 100, maxConcurrency: 1 } },
+      endpoints: [{ path: '/x', calls: { a: { upstream: 'u', path: '/a' }, b: { upstream: 'u', path: '/b' } } }],
+    });
+    const engine = new Engine(plan, fake.fetcher, { clock: () => Date.now() });
+    const result = await settle(engine.run(endpointOf(plan), { params: {}, query: {} }), 500);
+    expect(result.errors).toEqual([]);
+    expect(Math.max(...result.reports.map((r) => r.waitMs))).toBeGreaterThanOrEqual(80);
+  });
+
+  it('an open breaker refuses before the bulkhead: a full bulkhead queue does not turn it into rejected', async () => {
+    const { fake, run } = setup(() => 'hold', {
+      maxConcurrency: 1,
+      maxQueue: 0,
+      timeoutMs: 50,
+      circuitBreaker: { failureRatio: 1, minimumRequests: 1, windowMs: 10_000, openMs: 60_000, halfOpenRequests: 1 },
+    });
+    expect((await settle(run(), 100)).errors[0]?.code).toBe('timeout');
+    const result = await settle(run(), 1);
+    expect(result.errors).toMatchObject([{ code: 'circuit_open', attempts: 0 }]);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('the deadline clamp comes first: a retrying call with no time left fails at once, nothing sent', async () => {
+    // 2 ms of deadline: the calls get 95% of it, under the 5 ms a call needs to start.
+    const { fake, run } = setup(ok(), { retry: {} }, {}, 2);
+    const late = await settle(run(), 10);
+    expect(late.errors).toMatchObject([{ code: 'deadline_exceeded', attempts: 0 }]);
+    expect(fake.calls).toHaveLength(0);
+  });
+});
