@@ -9,12 +9,22 @@ import { accessLog, type AccessLogSink } from './routes/access-log.ts';
 import { registerEndpoints } from './routes/endpoints.ts';
 import { notFound, onError, requestId, type AppEnv, type FaultLog } from './routes/errors.ts';
 import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
+import { createAdmission, markAccepted, type AdmissionOptions } from './routes/admission.ts';
 
 /** What every app takes, whatever owns its engine. */
 interface CommonDeps {
   plan: Plan;
-  /** Largest client request body, bytes. Default 1 MiB. */
+  /**
+   * Largest client request body, bytes. Default 1 MiB. Endpoints that declare no body refuse any
+   * body; a body that is not `application/json` gets 415.
+   */
   maxRequestBodyBytes?: number;
+  /**
+   * Aborted when the server stops waiting for in-flight requests (Node: the end of the shutdown
+   * grace period), with a `deadline_exceeded` reason: endpoint requests still running end as if
+   * their deadline had passed and are answered (504 when a required call was cut) instead of reset.
+   */
+  cutoff?: AbortSignal;
   /** Callers sending this token in `x-tributary-debug` get per-call Server-Timing. Unset: nobody. */
   debugToken?: string;
   /**
@@ -26,6 +36,12 @@ interface CommonDeps {
   accessLog?: AccessLogSink;
   /** `/readyz` answers 503, and responses say `Connection: close`, once this is draining. Default: always ready. */
   readiness?: Readiness;
+  /**
+   * Load shedding: beyond `maxInFlight` endpoint requests in flight, the next is answered 503
+   * `overloaded` with `Retry-After` at once (never `/healthz` or `/readyz`). Unset: no limit
+   * (Workers, where the platform sheds). Node: `TRIBUTARY_MAX_IN_FLIGHT`, default `defaultMaxInFlight(plan)`.
+   */
+  admission?: AdmissionOptions;
 }
 
 /** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
@@ -66,6 +82,8 @@ export function createApp(deps: AppDeps): App;
 export function createApp(deps: PerRequestAppDeps): { app: Hono<AppEnv> };
 export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<AppEnv> } {
   const app = new Hono<AppEnv>();
+  // First of all: the request's deadline counts from here.
+  app.use('*', markAccepted());
   let engine: Engine | undefined;
   if ('engineFor' in deps) {
     const { engineFor } = deps;
@@ -92,9 +110,15 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
   registerHealth(app, deps.plan.endpoints.length, readiness);
+  // Before the endpoints' own handlers (and their body limit): a refusal reads nothing.
+  if (deps.admission) {
+    const admission = createAdmission(deps.admission);
+    for (const e of deps.plan.endpoints) app.on(e.method, e.path, admission.guard(e.path));
+  }
   registerEndpoints(app, deps.plan.endpoints, {
     maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024,
     debugToken: deps.debugToken,
+    cutoff: deps.cutoff,
   });
   app.notFound(notFound);
   app.onError(onError(deps.log ?? ((message, error) => console.error(message, error))));

@@ -11,6 +11,13 @@
  *                     signal, so a load balancer notices first; default 0
  *   TRIBUTARY_LOG_LEVEL  debug, info (default), warn, error or silent; JSON lines on stdout
  *   TRIBUTARY_ACCESS_LOG=0  no access log (one JSON line per request otherwise)
+ *   TRIBUTARY_MAX_IN_FLIGHT  endpoint requests in flight at once; more get 503 overloaded with
+ *                     Retry-After; default from the bulkheads (routes/admission.ts defaultMaxInFlight)
+ *   TRIBUTARY_HEADERS_TIMEOUT_MS, TRIBUTARY_REQUEST_TIMEOUT_MS  time a client has to send its
+ *                     headers, and its whole request; default 10000 each (then 408)
+ *   TRIBUTARY_KEEP_ALIVE_TIMEOUT_MS  an idle kept-alive client connection closes after this; default 5000
+ *   TRIBUTARY_MAX_REQUEST_BODY_BYTES  largest request body an endpoint reads (then 413); default 1048576
+ *   TRIBUTARY_MAX_INBOUND_CONNECTIONS  client connections open at once; default 10000
  *   TRIBUTARY_DEBUG_TOKEN  callers sending it in `x-tributary-debug` get per-call Server-Timing
  *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
@@ -21,6 +28,7 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
 import { createReadiness } from './routes/health.ts';
+import { defaultMaxInFlight, readMaxInFlight } from './routes/admission.ts';
 import { compilePlan, ConfigError, type Plan } from './services/plan/index.ts';
 import { logSettings, type LogSettings } from './services/logging.ts';
 import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
@@ -29,6 +37,7 @@ import { demoConfig } from './services/demo-config.ts';
 import { loadConfigFile } from './node/load-config.ts';
 import { createNodeLogger } from './node/logger.ts';
 import { gracefulShutdown } from './node/shutdown.ts';
+import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
 
@@ -38,6 +47,9 @@ interface Settings {
   graceMs: number;
   delayMs: number;
   log: LogSettings;
+  limits: ServerLimits;
+  /** Unset: derived from the plan (`defaultMaxInFlight`). */
+  maxInFlight: number | undefined;
 }
 
 /** The process settings from the environment, or the first problem in words (no stack). */
@@ -48,8 +60,10 @@ function readSettings(env: NodeJS.ProcessEnv): Settings | string {
   if (typeof graceMs === 'string') return graceMs;
   const delayMs = milliseconds(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
   if (typeof delayMs === 'string') return delayMs;
+  const limits = readServerLimits(env);
+  if (typeof limits === 'string') return limits;
   try {
-    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, log: logSettings(env) };
+    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, limits, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
   } catch (error) {
     return (error as Error).message;
   }
@@ -95,22 +109,32 @@ async function main(): Promise<void> {
   // Before the app is built, so its tracer and instruments come from the SDK.
   const telemetry = await startNodeTelemetry(env);
   const transport = createNodeTransport({ connectionsFor: connectionsByOrigin(plan) });
+  // Aborted at the end of the shutdown grace period: what still runs is answered with 504.
+  const cutoff = new AbortController();
+  const maxInFlight = settings.maxInFlight ?? defaultMaxInFlight(plan);
   const { app, engine } = createApp({
     plan,
     fetcher: transport.fetcher,
     readiness,
+    cutoff: cutoff.signal,
+    maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
+    admission: { maxInFlight },
     log: logger.fault,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });
   if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
 
-  const server = serve({ fetch: app.fetch, port, hostname: host }) as Server;
-  server.once('error', (error: NodeJS.ErrnoException) => {
+  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: serverOptions(settings.limits) }) as Server;
+  const cannotListen = (error: NodeJS.ErrnoException): void => {
     console.error(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`);
     process.exit(1);
-  });
+  };
+  server.once('error', cannotListen);
   await new Promise<void>((resolve) => server.once('listening', resolve));
+  // From now on a server error is a failed accept (out of file descriptors): logged, not fatal.
+  server.off('error', cannotListen);
+  guardConnections(server, settings.limits, logger.warn);
 
   const shutdown = gracefulShutdown({
     server,
@@ -118,6 +142,7 @@ async function main(): Promise<void> {
     logger,
     graceMs: settings.graceMs,
     delayMs: settings.delayMs,
+    cutoff,
     cleanup: async () => {
       await transport.close();
       await telemetry.shutdown().catch((error: unknown) => logger.warn(`could not flush telemetry: ${(error as Error)?.message ?? error}`));
@@ -132,6 +157,7 @@ async function main(): Promise<void> {
   // Announced only once the signal handlers are in place: a process manager may signal as soon as it reads this.
   const base = `http://${host}:${(server.address() as AddressInfo).port}`;
   logger.info(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
+  logger.info(`at most ${maxInFlight} endpoint requests in flight; more are answered 503 at once (TRIBUTARY_MAX_IN_FLIGHT)`);
   if (demo) {
     logger.info('demo upstreams are running in this process; try:');
     logger.info(`  curl -i ${base}/v1/dashboard/42`);

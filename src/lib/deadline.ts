@@ -9,6 +9,11 @@ export interface DeadlineOptions {
   clock?: Clock;
   /** Used in the abort reason's message. */
   label?: string;
+  /**
+   * When the budget started, on `clock`; default: now. A start in the past leaves that much
+   * less (a request that waited before its handler ran has already spent part of its budget).
+   */
+  since?: number;
 }
 
 /** A child budget: a share of what remains (`fraction`), a fixed `ms`, or both (the smaller wins). */
@@ -47,11 +52,13 @@ export class Deadline {
     }, budget);
   }
 
-  /** A deadline `ms` from now. */
+  /** A deadline `ms` from now, or from `options.since`. */
   static after(ms: number, options: DeadlineOptions = {}): Deadline {
     if (!(ms >= 0)) throw new RangeError(`deadline must be >= 0 ms, got ${ms}`);
     const clock = options.clock ?? monotonic;
-    return new Deadline(clock() + ms, clock, options.label ?? `the ${ms} ms deadline`, options.signal);
+    // Never later than now: a start from another clock must not lengthen the budget.
+    const start = options.since === undefined ? clock() : Math.min(options.since, clock());
+    return new Deadline(start + ms, clock, options.label ?? `the ${ms} ms deadline`, options.signal);
   }
 
   /** Milliseconds left, never below zero. */

@@ -1,18 +1,26 @@
 import type { Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { linkSignal } from '../lib/abort.ts';
+import { isDeadlineError } from '../lib/errors.ts';
 import { InvalidInputError, type AggregateResult } from '../services/engine/index.ts';
 import { capIssues, zodIssues, type InputIssue } from '../services/input-schema.ts';
 import type { ZodError } from '../services/zod.ts';
 import { TooManySubrequestsError } from '../services/subrequests.ts';
 import type { CompiledEndpoint } from '../services/plan/index.ts';
 import { outcomeOf } from './access-log.ts';
-import { invalidRequest, type AppEnv } from './errors.ts';
+import { sinceAccepted } from './admission.ts';
+import { clientClosedRequest, invalidRequest, refused, type AppEnv } from './errors.ts';
+import { announcesBody, readJsonBody } from './request-body.ts';
 
 export interface EndpointRouteOptions {
   /** Largest client request body accepted, bytes. */
   maxRequestBodyBytes: number;
   /** A caller sending this in `x-tributary-debug` gets per-call Server-Timing entries. */
   debugToken?: string | undefined;
+  /**
+   * Aborts (with a `deadline_exceeded` reason) when the server stops waiting for in-flight
+   * requests: what still runs ends as if its deadline had passed, and is answered.
+   */
+  cutoff?: AbortSignal | undefined;
 }
 
 /**
@@ -21,29 +29,46 @@ export interface EndpointRouteOptions {
  * built once either way.
  */
 export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly CompiledEndpoint[], options: EndpointRouteOptions): void {
-  const limit = bodyLimit({
-    maxSize: options.maxRequestBodyBytes,
-    onError: (c) => invalidRequest(c, [{ field: 'body', message: `larger than ${options.maxRequestBodyBytes} bytes` }]),
-  });
   for (const endpoint of endpoints) {
-    const aggregate = async (c: Context<AppEnv>): Promise<Response> => {
+    app.on(endpoint.method, endpoint.path, async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);
-      const input = await readInput(c, endpoint);
-      if ('issues' in input) return invalidRequest(c, input.issues);
-      let result: AggregateResult;
+      const signal = requestSignal(c.req.raw.signal, options.cutoff);
       try {
-        result = await c.get('engine').run(endpoint, { ...input.value, headers: c.req.raw.headers }, c.req.raw.signal, c.get('traceContext'));
-      } catch (error) {
-        if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
-        if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
-        throw error;
+        const input = await readInput(c, endpoint, options.maxRequestBodyBytes, signal.signal);
+        if ('answer' in input) return input.answer;
+        if ('issues' in input) return invalidRequest(c, input.issues);
+        let result: AggregateResult;
+        try {
+          // The deadline counts from acceptance (the first middleware), so reading the body spends it too.
+          const request = { ...input.value, headers: c.req.raw.headers, elapsedMs: sinceAccepted(c) };
+          result = await c.get('engine').run(endpoint, request, signal.signal, c.get('traceContext'));
+        } catch (error) {
+          if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
+          if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
+          throw error;
+        }
+        return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
+      } finally {
+        signal.dispose();
       }
-      return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
-    };
-    // Only endpoints that read a body pay for the body limit; the others never touch it.
-    if (endpoint.input.body) app.on(endpoint.method, endpoint.path, limit, aggregate);
-    else app.on(endpoint.method, endpoint.path, aggregate);
+    });
   }
+}
+
+/** The client's signal, also aborted by `cutoff` (with its reason) when there is one. */
+function requestSignal(client: AbortSignal, cutoff: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  if (!cutoff) return { signal: client, dispose: () => {} };
+  const link = linkSignal(client);
+  const onCutoff = (): void => link.abort(cutoff.reason);
+  if (cutoff.aborted) onCutoff();
+  else cutoff.addEventListener('abort', onCutoff, { once: true });
+  return {
+    signal: link.signal,
+    dispose: () => {
+      cutoff.removeEventListener('abort', onCutoff);
+      link.dispose();
+    },
+  };
 }
 
 /** 422: valid input, but more upstream requests than this deployment allows. Names the calls. */
@@ -79,9 +104,13 @@ function respond(c: Context<AppEnv>, result: AggregateResult, trusted: boolean):
   });
 }
 
-type Parsed = { value: { params: Record<string, unknown>; query: Record<string, unknown>; body?: Record<string, unknown> } } | { issues: InputIssue[] };
+type Parsed =
+  | { value: { params: Record<string, unknown>; query: Record<string, unknown>; body?: Record<string, unknown> } }
+  | { issues: InputIssue[] }
+  /** Answered without running the endpoint: a body refused, or the request stopped while its body arrived. */
+  | { answer: Response };
 
-async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promise<Parsed> {
+async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint, maxBodyBytes: number, signal: AbortSignal): Promise<Parsed> {
   const issues: InputIssue[] = [];
   // Counted, not spread: a user-sized list must never become function arguments.
   let total = 0;
@@ -89,6 +118,15 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promis
     total += error.issues.length;
     for (const issue of zodIssues(error, prefix)) issues.push(issue);
   };
+  const bodyIssue = (message: string): void => {
+    total++;
+    issues.push({ field: 'body', message });
+  };
+  // An endpoint that declares no body never reads one: refused from the headers alone, and the
+  // connection closed rather than the body drained.
+  if (!endpoint.input.body && announcesBody(c.req.raw.headers)) {
+    return { answer: invalidRequest(c, [{ field: 'body', message: `${endpoint.method} ${endpoint.path} takes no request body` }], { connection: 'close' }) };
+  }
   const params = endpoint.input.params.safeParse(c.req.param());
   if (!params.success) add(params.error, 'params');
 
@@ -104,22 +142,27 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promis
 
   let body: Record<string, unknown> | undefined;
   if (endpoint.input.body) {
-    let json: unknown;
-    try {
-      json = await c.req.json();
-    } catch {
-      total++;
-      issues.push({ field: 'body', message: 'must be a JSON object' });
-    }
-    if (json !== undefined) {
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-        total++;
-        issues.push({ field: 'body', message: 'must be a JSON object' });
-      } else {
-        const parsed = endpoint.input.body.safeParse(json);
-        if (parsed.success) body = parsed.data as Record<string, unknown>;
-        else add(parsed.error, 'body');
-      }
+    const read = await readJsonBody(c, maxBodyBytes, signal);
+    switch (read.kind) {
+      case 'refused':
+        // The rest of the body is not read: the connection closes after the answer.
+        return { answer: refused(c, read.status, read.code, read.message) };
+      case 'stopped':
+        return { answer: stopped(c, read.reason) };
+      case 'empty':
+        bodyIssue('is required: a JSON object');
+        break;
+      case 'invalid':
+        bodyIssue('is not valid JSON');
+        break;
+      case 'json':
+        if (read.value === null || typeof read.value !== 'object' || Array.isArray(read.value)) {
+          bodyIssue('must be a JSON object');
+        } else {
+          const parsed = endpoint.input.body.safeParse(read.value);
+          if (parsed.success) body = parsed.data as Record<string, unknown>;
+          else add(parsed.error, 'body');
+        }
     }
   }
   if (issues.length > 0 || !params.success || !query.success) return { issues: capIssues(issues, total) };
@@ -130,6 +173,17 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint): Promis
       ...(body ? { body } : {}),
     },
   };
+}
+
+/**
+ * The body stopped arriving: the server's grace period ended (504, the request ran out of time)
+ * or the client went away mid-upload (499, nobody reads it; not a fault).
+ */
+function stopped(c: Context<AppEnv>, reason: unknown): Response {
+  if (isDeadlineError(reason)) {
+    return c.json({ error: { code: 'deadline_exceeded', message: reason.message } }, 504, { connection: 'close', 'cache-control': 'no-store' });
+  }
+  return clientClosedRequest(c);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
+import type { UnofficialStatusCode } from 'hono/utils/http-status';
 
 import type { Context as TraceContext } from '@opentelemetry/api';
 import type { Engine } from '../services/engine/index.ts';
@@ -22,6 +23,8 @@ export type AppEnv = {
     engine: Engine;
     /** Set by the endpoint route when an aggregate ran. */
     aggregate: AggregateOutcome;
+    /** `performance.now()` when the first middleware saw the request: the deadline counts from it. */
+    acceptedAt: number;
   };
 };
 
@@ -59,8 +62,24 @@ export function requestId(): MiddlewareHandler<AppEnv> {
 }
 
 /** 400 body: names each offending field. */
-export function invalidRequest(c: Context, issues: { field: string; message: string }[]): Response {
-  return c.json({ error: { code: 'invalid_request', message: 'the request is invalid', issues } }, 400);
+export function invalidRequest(c: Context, issues: { field: string; message: string }[], headers?: Record<string, string>): Response {
+  return c.json({ error: { code: 'invalid_request', message: 'the request is invalid', issues } }, 400, headers);
+}
+
+/**
+ * A body refused before it was read (413 too large, 415 not JSON). The connection closes after
+ * the answer, so the unread rest of the body is not drained.
+ */
+export function refused(c: Context, status: 413 | 415, code: string, message: string): Response {
+  return c.json({ error: { code, message } }, status, { connection: 'close', 'cache-control': 'no-store' });
+}
+
+/**
+ * The client went away before its request could be answered (mid-upload): 499, as nginx logs it.
+ * Nobody receives it; it keeps the access log and the metrics from counting a fault.
+ */
+export function clientClosedRequest(c: Context): Response {
+  return c.body(null, 499 as UnofficialStatusCode);
 }
 
 export const notFound: NotFoundHandler<AppEnv> = (c) =>

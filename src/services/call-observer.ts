@@ -69,7 +69,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
           ...item,
         });
       }
-      propagation.inject(span ? trace.setSpan(call.parent, span) : call.parent, headers);
+      propagation.inject(forwardable(span ? trace.setSpan(call.parent, span) : call.parent, call.upstream), headers);
       return (result: CallResult) => {
         const ended = performance.now();
         telemetry.clientDuration.record((ended - started) / 1000, clientLabels(ctx.request.method, server, upstream, result));
@@ -105,6 +105,31 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
       callSpan?.addEvent('circuit_open', { 'tributary.message': message }, spanTime());
     },
   };
+}
+
+/** Whether an upstream's `forwardHeaders` lets it receive the client's `tracestate` and `baggage`, read once per upstream. */
+const allowances = new WeakMap<CompiledUpstream, { tracestate: boolean; baggage: boolean }>();
+
+/**
+ * The context to inject into an upstream request: always the current span (`traceparent`), but
+ * the client's `tracestate` and `baggage` (which the propagator extracted into the request's
+ * context) only for an upstream whose `forwardHeaders` names them. A client's baggage may carry
+ * anything (user ids, tokens), and an upstream must not receive it unless the config says so.
+ */
+function forwardable(ctx: Context, upstream: CompiledUpstream): Context {
+  let allow = allowances.get(upstream);
+  if (!allow) {
+    allow = { tracestate: upstream.forwardHeaders.has('tracestate'), baggage: upstream.forwardHeaders.has('baggage') };
+    allowances.set(upstream, allow);
+  }
+  let out = ctx;
+  if (!allow.baggage && propagation.getBaggage(out)) out = propagation.deleteBaggage(out);
+  const spanContext = allow.tracestate ? undefined : trace.getSpanContext(out);
+  if (spanContext?.traceState) {
+    const { traceState: _dropped, ...rest } = spanContext;
+    out = trace.setSpanContext(out, rest);
+  }
+  return out;
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
  * Graceful shutdown of the real Node process, as a load balancer sees it: after SIGTERM the
  * readiness probe fails at once (on new connections) while in-flight requests finish; repeated
- * signals do not cut the drain; responses during the drain close their connection.
+ * signals do not cut the drain; responses during the drain close their connection, so no request
+ * on a kept-alive connection is reset; what is still running when the grace period ends is
+ * answered with 504, not reset.
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +147,101 @@ describe('graceful shutdown with a load balancer in front', () => {
     expect((await readyzUntilDraining(base)).status).toBe(503);
     expect((await getFresh(`${base}/v1/slow`)).status).toBe(200);
     expect(await exitWithin(proc, 10_000)).toBe(0);
+  });
+
+  it('when the grace period ends, a request still waiting on its required call is answered 504 with the contract body instead of reset, then exit 0', async () => {
+    const { proc, base } = await startSlowGateway('cutoff', 6000, { TRIBUTARY_GRACE_MS: '500' });
+    const { answer: slow } = await slowRequestInFlight(base, 'cutoff');
+    proc.child.kill('SIGTERM');
+    const answer = await slow;
+    expect(answer.status).toBe(504);
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.headers['x-aggregate-complete']).toBe('false');
+    expect(JSON.parse(answer.body)).toEqual({
+      data: { slow: null },
+      errors: [
+        expect.objectContaining({ call: 'slow', upstream: 'u', code: 'deadline_exceeded' }),
+      ],
+      meta: expect.objectContaining({ complete: false }),
+    });
+    expect(await exitWithin(proc, 10_000)).toBe(0);
+    // The upstream call was cancelled, not left running.
+    expect(upstream.stats('cutoff').aborted).toBe(1);
+    expect(logLines(proc.stdout())).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: expect.stringContaining('grace period over: 1 request still in flight'), inFlight: 1 }),
+    );
+  });
+
+  it('a request whose body is still arriving when the grace period ends gets a 504 JSON error too, not a reset', async () => {
+    const file = join(dir, 'cutoff-upload.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        upstreams: { u: { baseUrl: `${upstream.url}/s/cutoff-upload` } },
+        endpoints: [{ method: 'POST', path: '/v1/orders', input: { body: { sku: { type: 'string' } } }, calls: { o: { upstream: 'u', path: '/json/o' } } }],
+      }),
+    );
+    const port = await freePort();
+    const proc = startNode({ TRIBUTARY_CONFIG: file, PORT: String(port), TRIBUTARY_GRACE_MS: '500' });
+    running.push(proc);
+    await proc.printed('listening on');
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // Half of the announced body, then nothing: the upload is still under way at the signal.
+    socket.write('POST /v1/orders HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"sku":');
+    // Let the server parse the headers (the test holds either way: a request still being parsed is in flight too).
+    await new Promise((r) => setTimeout(r, 100));
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => socket.destroy(), 8000);
+    await closed;
+    clearTimeout(timer);
+    expect(received).toMatch(/^HTTP\/1\.1 504 /);
+    expect(received.toLowerCase()).toContain('connection: close');
+    const body = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+    expect(body.error).toEqual({ code: 'deadline_exceeded', message: 'the server is shutting down and its 500 ms grace period is over' });
+    expect(await exitWithin(proc, 10_000)).toBe(0);
+    expect(upstream.stats('cutoff-upload').requests).toBe(0);
+  });
+
+  it('kept-alive clients that keep sending during the drain are never reset on a kept-alive connection: each is told to close, and served until the port closes', async () => {
+    const { proc, base } = await startSlowGateway('keepalive-drain', 5, { TRIBUTARY_SHUTDOWN_DELAY_MS: '400' });
+    const clients = Array.from({ length: 4 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+    const outcomes: { result: string; reused: boolean }[][] = clients.map(() => []);
+    const loops = clients.map(async (agent, n) => {
+      // Bounded: 400 requests per client at most; a client stops at its first failure.
+      for (let i = 0; i < 400; i++) {
+        const outcome = await new Promise<{ result: string; reused: boolean }>((resolve) => {
+          const req = httpRequest(`${base}/v1/slow`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ result: String(res.statusCode), reused: req.reusedSocket }));
+            res.on('error', (error: NodeJS.ErrnoException) => resolve({ result: error.code ?? error.message, reused: req.reusedSocket }));
+          });
+          req.on('error', (error: NodeJS.ErrnoException) => resolve({ result: error.code ?? error.message, reused: req.reusedSocket }));
+          req.end();
+        });
+        outcomes[n]?.push(outcome);
+        if (outcome.result !== '200') return;
+        if (i === 5 && n === 0) proc.child.kill('SIGTERM');
+      }
+    });
+    await Promise.all(loops);
+    for (const agent of clients) agent.destroy();
+    expect(await exitWithin(proc, 10_000)).toBe(0);
+    for (const outcome of outcomes) {
+      // Kept-alive connections were used before the signal (and up to the first answer of the drain).
+      expect(outcome.filter((o) => o.reused).length).toBeGreaterThan(0);
+      // Every request sent on a kept-alive connection was answered 200: none was reset.
+      expect(outcome.filter((o) => o.reused && o.result !== '200')).toEqual([]);
+      // Each client stopped on a new connection once the port closed (refused; or reset by the
+      // kernel when it was still queued for accept as the listener closed: the server never saw it).
+      const last = outcome.at(-1);
+      expect(last?.reused).toBe(false);
+      expect(['ECONNREFUSED', 'ECONNRESET']).toContain(last?.result);
+      expect(outcome.slice(0, -1).every((o) => o.result === '200')).toBe(true);
+    }
   });
 
   it.each([

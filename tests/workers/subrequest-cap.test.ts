@@ -91,7 +91,7 @@ describe('the subrequest cap (TRIBUTARY_MAX_SUBREQUESTS, default 50)', () => {
     expect(bad.body.error.code).toBe('invalid_request');
     const tooMany = await request(`/v1/items?ids=${ids(201)}`, env);
     expect(tooMany.status).toBe(400);
-    const badBody = await request('/v1/batch', env, { method: 'POST', body: '{"ids": [1, 2, 3, 4' });
+    const badBody = await request('/v1/batch', env, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ids": [1, 2, 3, 4' });
     expect(badBody.status).toBe(400);
     expect((await up.stats()).requests).toBe(0);
   });

@@ -81,7 +81,8 @@ export class Engine {
     signal?: AbortSignal,
     parent: Context = context.active(),
   ): Promise<AggregateResult> {
-    const started = this.#clock();
+    const now = this.#clock();
+    const started = input.elapsedMs !== undefined && input.elapsedMs > 0 ? now - input.elapsedMs : now;
     const base: TemplateContext = { params: input.params, query: input.query, body: input.body ?? {}, calls: {} };
     checkInput(endpoint, base);
     if (this.#maxSubrequests !== undefined) {
@@ -93,7 +94,7 @@ export class Engine {
       { startTime: spanTime(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
       parent,
     );
-    const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock });
+    const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock, since: started });
     const budget = deadline.child({ fraction: this.#fraction });
     const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency, clock: this.#clock });
     const outcomes = new Outcomes(endpoint, this.#listeners, (reason) => scope.cancel(reason));

@@ -10,6 +10,12 @@ export interface RequestInput {
   body?: Record<string, unknown>;
   /** The client's headers; only those an upstream's `forwardHeaders` names are sent on. */
   headers?: Headers;
+  /**
+   * Milliseconds the request already spent in the gateway before `run()`, since it was accepted
+   * (waiting for the event loop, its body arriving): the deadline and `durationMs` count them,
+   * so that time is not free. Default 0.
+   */
+  elapsedMs?: number;
 }
 
 /** One entry of the response's `errors`. */
