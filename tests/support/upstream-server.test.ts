@@ -51,11 +51,13 @@ describe('the test upstream', () => {
   });
 
   it('/limited serves at most its capacity at once and queues the rest', async () => {
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`${up.url}/s/lim/limited/${i}?ms=30`).then((r) => r.json())));
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`${up.url}/s/lim/limited/${i}?ms=150`).then((r) => r.json())));
     expect(answers.map((a) => (a as { id: string }).id)).toEqual(['0', '1', '2', '3', '4', '5']);
     const stats = up.stats('lim');
     expect(stats.limited.peakActive).toBe(2);
-    expect(stats.peakInFlight).toBe(6);
+    // More were in flight than served at once: the rest queued. (Each takes 150 ms, so even on a
+    // busy machine several arrive while the first two are served.)
+    expect(stats.peakInFlight).toBeGreaterThan(2);
   });
 
   it('/reset breaks the connection mid-body; /status and /badjson answer as named', async () => {
