@@ -5,8 +5,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+
+import { cpuMs, memoryMb, sampleRss } from '../../bench/lib/proc-stats.ts';
+import { freePort } from '../../bench/lib/processes.ts';
+
+// The bench's helpers, shared: one way to read a process's CPU, memory and a free port.
+export { cpuMs, freePort, sampleRss };
+
+/** Resident set size of a process, MB (Linux /proc). */
+export const rssMb = (pid: number): number => memoryMb(pid).rss;
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const running = new Set<ChildProcess>();
@@ -97,46 +105,11 @@ export async function startUpstreamProcess(): Promise<{ child: Child; url: strin
   return { child, url: (JSON.parse(line) as { url: string }).url };
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Resident set size of a process, MB (Linux /proc). */
-export function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
-
 /** Open file descriptors of a process (Linux /proc; sockets included). */
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; returns the largest value seen, MB. */
-export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
-  let peak = 0;
-  const take = (): void => {
-    try {
-      peak = Math.max(peak, rssMb(pid));
-    } catch {
-      // Gone: the caller notices the exit elsewhere.
-    }
-  };
-  take();
-  const timer = setInterval(take, everyMs);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      take();
-      return peak;
-    },
-  };
-}
 
 /** Load average over the last minute (Linux /proc/loadavg). */
 export function loadAverage(): number {
@@ -149,9 +122,3 @@ export function exitOnSignals(): void {
   process.once('SIGTERM', () => process.exit(143));
 }
 
-/** User + system CPU time a process has used so far, ms (Linux /proc; ticks of 10 ms). */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
