@@ -13,15 +13,23 @@ import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.t
 import { formatSeconds, renderMarkdown, type RunInfo } from './lib/report-md.ts';
 import { renderSvg } from './lib/report-svg.ts';
 import type { ScenarioResult } from './lib/result.ts';
-import { readSettings } from './lib/settings.ts';
+import { readSettings, SCENARIO_IDS } from './lib/settings.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
+import { resilience } from './scenarios/resilience.ts';
 import { throughput } from './scenarios/throughput.ts';
 import { tracing } from './scenarios/tracing.ts';
 
-const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = { 1: overhead, 2: throughput, 3: fanout, 4: tracing, 5: memory };
-const BUDGET_S = 300;
+const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
+  1: overhead,
+  2: throughput,
+  3: fanout,
+  4: tracing,
+  5: memory,
+  6: resilience,
+};
+const BUDGET_S = 390;
 
 async function main(): Promise<void> {
   const major = Number(process.versions.node.split('.')[0]);
@@ -44,7 +52,7 @@ async function main(): Promise<void> {
     const upstreams = JSON.parse(await readyLine(upstream)) as UpstreamUrls;
     log(`upstreams ready (pid ${upstream.pid}): ${Object.entries(upstreams).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const ctx: Ctx = { settings, upstreams, upstreamPid: upstream.pid, tmpDir, log };
-    for (const id of [1, 2, 3, 4, 5]) {
+    for (const id of SCENARIO_IDS) {
       const scenario = SCENARIOS[id];
       if (!settings.scenarios.has(id) || !scenario) continue;
       log(`scenario ${id} …`);
@@ -81,13 +89,13 @@ async function main(): Promise<void> {
     writeFileSync(join(settings.outDir, 'latest.svg'), renderSvg(charts, subtitle));
   }
   log(`wrote ${join(settings.outDir, 'latest.{json,md' + (charts.length ? ',svg' : '') + '}')} in ${formatSeconds(seconds)}`);
-  if (!settings.quick && settings.scenarios.size === 5 && seconds > BUDGET_S) {
+  if (!settings.quick && settings.scenarios.size === SCENARIO_IDS.length && seconds > BUDGET_S) {
     console.warn(`warning: the run took ${formatSeconds(seconds)}, over its ${BUDGET_S / 60}-minute budget`);
   }
 }
 
 function failedScenario(id: number, message: string, seconds: number): ScenarioResult {
-  const titles: Record<number, string> = { 1: 'Overhead at light load', 2: 'Throughput and CPU per request', 3: 'Fan-out width', 4: 'Tracing cost', 5: 'Memory' };
+  const titles: Record<number, string> = { 1: 'Overhead at light load', 2: 'Throughput and CPU per request', 3: 'Fan-out width', 4: 'Tracing cost', 5: 'Memory', 6: 'Resilience' };
   const first = message.split('\n')[0] ?? message;
   return { id, title: titles[id] ?? `Scenario ${id}`, measures: '', status: `failed: ${first}`, tables: [], summary: [], notes: [], seconds, extra: { error: message } };
 }

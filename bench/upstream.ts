@@ -5,8 +5,21 @@
  *                         the path, so one process serves the 0 ms and the 20 ms scenarios.
  *   limited               GET /items/<id>: at most LIMITED_CAPACITY requests served at a time, each
  *                         taking LIMITED_MS; the rest wait in a FIFO queue, like a rate-limited API.
+ *   faulty                misbehaving upstreams for scenario 6 (resilience). The behaviour and a
+ *                         <tag> are in the base path, so each contender (and each of its upstreams)
+ *                         has its own counter; whatever follows the tag is ignored:
+ *                           /ok/<tag>/...                 200 at once
+ *                           /flaky/<rate>/<tag>/...       503 for a share <rate> of requests, else 200
+ *                           /down/<tag>/...               503 always (a total outage)
+ *                           /slowtail/<p>/<ms>/<tag>/...  a share <p> answered after <ms> ms, the rest
+ *                                                         after 2-5 ms
+ *                         Which requests fail or are slow comes from a seeded PRNG per tag (the same
+ *                         seed for every tag), so each tag sees the same sequence of decisions.
+ *                         GET /__stats: { <tag>: { requests, failed, slow } }; /__stats/reset[?seed=n]
+ *                         forgets every tag (counters and PRNG), optionally with a new seed.
+ *                         No Retry-After is ever sent.
  *
- * Prints one JSON line with the four base URLs once every listener is up.
+ * Prints one JSON line with the five base URLs once every listener is up.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -70,6 +83,70 @@ function limited(req: IncomingMessage, res: ServerResponse): void {
   else queue.push(serve);
 }
 
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every tag starts from this seed; /__stats/reset?seed=n changes it (one per round). */
+let currentSeed = 20240601;
+interface TagState {
+  requests: number;
+  /** 503s sent. */
+  failed: number;
+  /** Answers delayed by the slow tail. */
+  slow: number;
+  random: () => number;
+}
+const tags = new Map<string, TagState>();
+function tag(name: string): TagState {
+  let state = tags.get(name);
+  if (!state) tags.set(name, (state = { requests: 0, failed: 0, slow: 0, random: prng(currentSeed) }));
+  return state;
+}
+
+const FAULTY = /^\/(?:(ok)|(flaky)\/(0(?:\.\d+)?|1)|(down)|(slowtail)\/(0(?:\.\d+)?|1)\/(\d{1,5}))\/([A-Za-z0-9_-]{1,64})(?:\/|$)/;
+const ITEM = /\/([0-9A-Za-z-]+)$/;
+
+function faulty(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '';
+  if (url === '/__stats') {
+    const out = Object.fromEntries([...tags].map(([name, { requests, failed, slow }]) => [name, { requests, failed, slow }]));
+    return json(res, 200, JSON.stringify(out));
+  }
+  if (url.startsWith('/__stats/reset')) {
+    const seed = Number(new URL(url, 'http://x').searchParams.get('seed'));
+    if (Number.isInteger(seed) && seed > 0) currentSeed = seed;
+    tags.clear();
+    return json(res, 200, '{}');
+  }
+  const m = FAULTY.exec(url);
+  if (!m) return json(res, 404, '{"error":"use /ok/<tag>/, /flaky/<rate>/<tag>/, /down/<tag>/ or /slowtail/<p>/<ms>/<tag>/"}');
+  const state = tag(m[8] as string);
+  state.requests++;
+  const id = ITEM.exec(url.split('?')[0] as string)?.[1] ?? '0';
+  const ok = (): void => json(res, 200, JSON.stringify({ id, name: `Item ${id}`, price: 4.2 }));
+  const unavailable = (): void => {
+    state.failed++;
+    json(res, 503, '{"error":"service unavailable"}');
+  };
+  if (m[1]) return ok();
+  if (m[2]) return state.random() < Number(m[3]) ? unavailable() : ok();
+  if (m[4]) return unavailable();
+  // slowtail: one draw decides slow or not, another how fast a fast answer is.
+  const slow = state.random() < Number(m[6]);
+  const fastMs = 2 + 3 * state.random();
+  if (slow) state.slow++;
+  setTimeout(ok, slow ? Number(m[7]) : fastMs);
+}
+
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
   const server = createServer({ keepAliveTimeout: 30_000 }, handler);
   server.maxHeadersCount = 100;
@@ -82,6 +159,7 @@ const listeners = {
   orders: await listen(delayed('orders')),
   recs: await listen(delayed('recs')),
   limited: await listen(limited),
+  faulty: await listen(faulty),
 };
 console.log(JSON.stringify(Object.fromEntries(Object.entries(listeners).map(([k, v]) => [k, v.url]))));
 

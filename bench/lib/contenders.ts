@@ -19,6 +19,8 @@ export interface UpstreamUrls {
   orders: string;
   recs: string;
   limited: string;
+  /** Scenario 6's misbehaving upstreams (bench/upstream.ts). */
+  faulty: string;
 }
 
 export interface Contender {

@@ -23,7 +23,8 @@ export function renderMarkdown(run: RunInfo, scenarios: ScenarioResult[]): strin
   out.push(
     `Run: ${run.startedAt}, ${s.quick ? '**quick smoke run (BENCH_QUICK=1): not for quoting**' : 'full run'}, ` +
       `${s.rounds} rounds with the contenders alternated (A B … A B …); load runs of ` +
-      `${s.lightDurationS} s (scenario 1), ${s.throughputDurationS} s (2, 4), ${s.memoryDurationS} s (5) ` +
+      `${s.lightDurationS} s (scenario 1), ${s.throughputDurationS} s (2, 4), ${s.memoryDurationS} s (5)` +
+      `${s.scenarios.has(6) ? `, ${s.resilienceCalls} client calls per case (6)` : ''} ` +
       `${s.warmupS > 0 ? `after ${s.warmupS} s of warm-up per contender` : 'without warm-up'}; ${formatSeconds(run.seconds)} in all.`,
   );
   out.push('');

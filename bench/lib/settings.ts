@@ -4,7 +4,8 @@
  *   BENCH_ROUNDS=n        rounds per scenario (default 3)
  *   BENCH_DURATION_S=s    length of every measured load run
  *   BENCH_WARMUP_S=s      unmeasured load per contender before a scenario's first round (default 3)
- *   BENCH_SCENARIOS=1,3   run only these scenarios
+ *   BENCH_SCENARIOS=1,3   run only these scenarios (1-6; default all)
+ *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
  *   BENCH_OUT=dir         where latest.{json,md,svg} go (default bench/results)
  */
 import { resolve } from 'node:path';
@@ -26,15 +27,20 @@ export interface Settings {
   /** The limited upstream: requests served at once, and ms per request. */
   limitedCapacity: number;
   limitedMs: number;
+  /** Scenario 6: client calls per contender and case (success rates, upstream requests per call, p99). */
+  resilienceCalls: number;
   scenarios: Set<number>;
   outDir: string;
 }
+
+/** Every scenario, in the order they run. */
+export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
 export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
   const rounds = positive(env.BENCH_ROUNDS, quick ? 2 : 3);
   const duration = env.BENCH_DURATION_S === undefined ? undefined : positive(env.BENCH_DURATION_S, 1);
-  const scenarios = new Set((env.BENCH_SCENARIOS ?? '1,2,3,4,5').split(',').map(Number).filter((n) => n >= 1 && n <= 5));
+  const scenarios = new Set((env.BENCH_SCENARIOS ?? SCENARIO_IDS.join(',')).split(',').map(Number).filter((n) => SCENARIO_IDS.includes(n)));
   return {
     quick,
     rounds,
@@ -48,6 +54,7 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     limits: quick ? [0, 100, 10] : [0, 100, 50, 10],
     limitedCapacity: 100,
     limitedMs: 20,
+    resilienceCalls: Math.round(positive(env.BENCH_RESILIENCE_CALLS, quick ? 300 : 2000)),
     scenarios,
     outDir: resolve(env.BENCH_OUT ?? resolve(benchDir, 'results')),
   };
