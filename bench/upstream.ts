@@ -23,6 +23,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from './lib/prng.ts';
 
 const capacity = Number(process.env.LIMITED_CAPACITY ?? 100);
 const serviceMs = Number(process.env.LIMITED_MS ?? 20);
@@ -83,17 +84,6 @@ function limited(req: IncomingMessage, res: ServerResponse): void {
   else queue.push(serve);
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every tag starts from this seed; /__stats/reset?seed=n changes it (one per round). */
 let currentSeed = 20240601;
