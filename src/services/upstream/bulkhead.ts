@@ -1,7 +1,7 @@
 import { TributaryError } from '../../lib/errors.ts';
 import type { Release, Semaphore, WaitReport } from '../../lib/semaphore.ts';
-import { failed } from './classify.ts';
-import type { CallContext, Layer, SemaphoreKind } from './types.ts';
+import { classify, failed } from './classify.ts';
+import type { Layer, SemaphoreKind } from './types.ts';
 
 /**
  * The upstream's bulkhead, shared by every request in the process (per request on Workers). A
@@ -25,7 +25,8 @@ export function bulkheadLayer(bulkhead: Semaphore, upstream: string, kind: Semap
         try {
           release = await bulkhead.acquire(ctx.signal, onWait);
         } catch (error) {
-          return failed(reason(error, ctx), 0, waitMs);
+          // A full queue or a long wait (`rejected`), or the signal's reason: classified as any failure is.
+          return failed(classify(error, ctx, upstream), 0, waitMs);
         }
       }
       try {
@@ -35,13 +36,4 @@ export function bulkheadLayer(bulkhead: Semaphore, upstream: string, kind: Semap
         release();
       }
     };
-}
-
-/** A full queue or a long wait (`rejected`), or the signal's reason: the deadline said as such. */
-function reason(error: unknown, ctx: CallContext): TributaryError {
-  if (error instanceof TributaryError && error.code === 'deadline_exceeded' && error === ctx.signal.reason) {
-    return new TributaryError('deadline_exceeded', `${ctx.label} did not finish within the request's deadline`, { cause: error });
-  }
-  if (error instanceof TributaryError) return error;
-  return new TributaryError('cancelled', error instanceof Error ? error.message : 'the operation was aborted', { cause: error });
 }

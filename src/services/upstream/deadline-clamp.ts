@@ -1,5 +1,4 @@
-import { abortReason } from '../../lib/errors.ts';
-import { failed, outOfBudget } from './classify.ts';
+import { classify, failed, outOfBudget } from './classify.ts';
 import type { Layer } from './types.ts';
 
 /**
@@ -9,7 +8,7 @@ import type { Layer } from './types.ts';
  */
 export const deadlineClamp: Layer = (next) =>
   async function clamp(ctx) {
-    if (ctx.signal.aborted) return failed(abortReason(ctx.signal));
+    if (ctx.signal.aborted) return failed(classify(ctx.signal.reason, ctx, ''));
     const late = outOfBudget(ctx);
     return late ? failed(late) : next(ctx);
   };
