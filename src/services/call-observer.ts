@@ -17,21 +17,6 @@ export interface ObservedCall {
   item?: number;
 }
 
-/** `server.address` and `server.port` of an upstream, parsed once per upstream, not per attempt. */
-const servers = new WeakMap<CompiledUpstream, { 'server.address': string; 'server.port': number }>();
-
-function serverOf(upstream: CompiledUpstream): { 'server.address': string; 'server.port': number } {
-  let server = servers.get(upstream);
-  if (!server) {
-    const url = new URL(upstream.origin);
-    // `[::1]` in a URL, `::1` as an address.
-    const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    server = { 'server.address': address, 'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
-    servers.set(upstream, server);
-  }
-  return server;
-}
-
 /**
  * The call path's events turned into spans and metrics: a CLIENT span and an
  * `http.client.request.duration` sample per attempt (with `http.request.resend_count` from the
@@ -46,13 +31,13 @@ function serverOf(upstream: CompiledUpstream): { 'server.address': string; 'serv
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
   const { tracer } = telemetry;
   const upstream = { 'upstream.name': call.upstream.name };
+  const server = { 'server.address': call.upstream.address, 'server.port': call.upstream.port };
   const item = call.item === undefined ? {} : { 'tributary.item': call.item };
   const callSpan = trace.getSpan(call.parent);
   return {
     attempt(ctx, headers) {
       if (ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
       const started = performance.now();
-      const server = serverOf(call.upstream);
       const span = call.spans
         ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: spanTime(started) }, call.parent)
         : undefined;
@@ -107,9 +92,6 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
   };
 }
 
-/** Whether an upstream's `forwardHeaders` lets it receive the client's `tracestate` and `baggage`, read once per upstream. */
-const allowances = new WeakMap<CompiledUpstream, { tracestate: boolean; baggage: boolean }>();
-
 /**
  * The context to inject into an upstream request: always the current span (`traceparent`), but
  * the client's `tracestate` and `baggage` (which the propagator extracted into the request's
@@ -117,14 +99,9 @@ const allowances = new WeakMap<CompiledUpstream, { tracestate: boolean; baggage:
  * anything (user ids, tokens), and an upstream must not receive it unless the config says so.
  */
 function forwardable(ctx: Context, upstream: CompiledUpstream): Context {
-  let allow = allowances.get(upstream);
-  if (!allow) {
-    allow = { tracestate: upstream.forwardHeaders.has('tracestate'), baggage: upstream.forwardHeaders.has('baggage') };
-    allowances.set(upstream, allow);
-  }
   let out = ctx;
-  if (!allow.baggage && propagation.getBaggage(out)) out = propagation.deleteBaggage(out);
-  const spanContext = allow.tracestate ? undefined : trace.getSpanContext(out);
+  if (!upstream.forwardHeaders.has('baggage') && propagation.getBaggage(out)) out = propagation.deleteBaggage(out);
+  const spanContext = upstream.forwardHeaders.has('tracestate') ? undefined : trace.getSpanContext(out);
   if (spanContext?.traceState) {
     const { traceState: _dropped, ...rest } = spanContext;
     out = trace.setSpanContext(out, rest);

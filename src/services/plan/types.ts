@@ -36,6 +36,9 @@ export interface CompiledUpstream {
   /** Origin plus base path, without a trailing slash: `http://127.0.0.1:4001/api`. */
   base: string;
   origin: string;
+  /** Host and port of the origin (`server.address`, `server.port` in telemetry). */
+  address: string;
+  port: number;
   timeoutMs: number;
   maxConcurrency: number;
   maxQueue: number;

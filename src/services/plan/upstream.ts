@@ -39,6 +39,9 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
     name,
     base: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
     origin: url.origin,
+    // `[::1]` in a URL, `::1` as an address.
+    address: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
     timeoutMs: upstream.timeoutMs,
     maxConcurrency: upstream.maxConcurrency,
     maxQueue: upstream.maxQueue,
