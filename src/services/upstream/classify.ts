@@ -16,20 +16,24 @@ export function failed(error: TributaryError, attempts = 0, waitMs = 0): CallRes
  * (said as "did not finish within the request's deadline"), or a cancel.
  */
 export function classify(thrown: unknown, ctx: CallContext, upstream: string): TributaryError {
-  if (ctx.signal.aborted) {
-    const reason = abortReason(ctx.signal);
-    if (reason.code === 'deadline_exceeded' && reason === ctx.signal.reason) {
-      return new TributaryError('deadline_exceeded', `${ctx.label} did not finish within the request's deadline`, {
-        cause: reason,
-      });
-    }
-    return reason;
-  }
+  if (ctx.signal.aborted) return aborted(ctx);
   if (thrown instanceof TributaryError) return thrown;
   const code = networkCode(thrown);
   return new TributaryError('network', `${ctx.label}: could not reach ${upstream}${code ? ` (${code})` : ''}`, {
     cause: thrown,
   });
+}
+
+/**
+ * Why an aborted call stopped: the signal's reason (a timeout or a cancel), or the request's
+ * deadline, said as such.
+ */
+export function aborted(ctx: CallContext): TributaryError {
+  const reason = abortReason(ctx.signal);
+  if (reason.code === 'deadline_exceeded' && reason === ctx.signal.reason) {
+    return new TributaryError('deadline_exceeded', `${ctx.label} did not finish within the request's deadline`, { cause: reason });
+  }
+  return reason;
 }
 
 /** `deadline_exceeded` without calling, when less than {@link MIN_CALL_BUDGET_MS} remains. */

@@ -1,4 +1,4 @@
-import { classify, failed, outOfBudget } from './classify.ts';
+import { aborted, failed, outOfBudget } from './classify.ts';
 import type { Layer } from './types.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { Layer } from './types.ts';
  */
 export const deadlineClamp: Layer = (next) =>
   async function clamp(ctx) {
-    if (ctx.signal.aborted) return failed(classify(ctx.signal.reason, ctx, ''));
+    if (ctx.signal.aborted) return failed(aborted(ctx));
     const late = outOfBudget(ctx);
     return late ? failed(late) : next(ctx);
   };

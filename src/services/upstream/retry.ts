@@ -3,7 +3,7 @@ import { fullJitter } from '../../lib/backoff.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { RetryBudget } from '../../lib/retry-budget.ts';
 import type { CompiledRetry } from '../plan/types.ts';
-import { classify, MIN_CALL_BUDGET_MS, retryable } from './classify.ts';
+import { aborted, MIN_CALL_BUDGET_MS, retryable } from './classify.ts';
 import type { CallResult, Layer } from './types.ts';
 
 export interface RetryDeps {
@@ -50,7 +50,7 @@ export function retryLayer(policy: CompiledRetry, deps: RetryDeps): Layer {
           await sleep(delay, ctx.signal);
         } catch {
           // The signal aborted: the client left, a required sibling failed, or the deadline passed.
-          return { ok: false, error: classify(undefined, ctx, ''), attempts, waitMs };
+          return { ok: false, error: aborted(ctx), attempts, waitMs };
         } finally {
           ctx.observer.backoff(ctx, sleptAt, clock() - sleptAt);
         }
