@@ -43,6 +43,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Name in reports, when it differs from the contender's. */
   label?: string;
+  /** Tributary only: the checkout whose src/node.ts runs (default: this one), for before/after runs. */
+  root?: string;
 }
 
 /** Starts one contender on a free loopback port and waits until its endpoint answers correctly. */
@@ -60,7 +62,7 @@ export async function startContender(name: ContenderName, upstreams: UpstreamUrl
   if (name === 'tributary') {
     const config = join(options.tmpDir, `${label.replace(/[^a-z0-9-]/gi, '-')}-${options.delayMs}ms.json`);
     writeFileSync(config, JSON.stringify(tributaryConfig(bases, options.limits), null, 2));
-    child = spawnNode(label, join(ROOT, 'src/node.ts'), { ...env, TRIBUTARY_CONFIG: config });
+    child = spawnNode(label, join(options.root ?? ROOT, 'src/node.ts'), { ...env, TRIBUTARY_CONFIG: config });
   } else {
     child = spawnNode(label, join(BENCH_DIR, 'baselines', `${name}.ts`), { ...env, ...bases });
   }

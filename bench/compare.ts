@@ -1,0 +1,112 @@
+/**
+ * `npm run bench:compare`: this checkout's Tributary against another checkout's (before and after a
+ * change), with `tuned` beside both, under scenario 2's load (3 upstreams, 50 connections).
+ * Rounds rotate the order of the three, and every ratio is taken within one round.
+ *
+ * @example
+ * git worktree add /tmp/before <rev> && ln -s "$PWD/node_modules" /tmp/before/node_modules
+ * BENCH_BASE=/tmp/before TRIBUTARY_ACCESS_LOG=0 npm run bench:compare
+ *
+ * Settings (environment): BENCH_BASE (required: the other checkout), BENCH_ROUNDS (default 10),
+ * BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"), BENCH_CONNECTIONS (50).
+ * The environment is passed to every contender, so TRIBUTARY_* settings apply to both Tributaries.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BENCH_DIR, startContender, type Contender, type UpstreamUrls } from './lib/contenders.ts';
+import { log } from './lib/context.ts';
+import { load, type LoadResult } from './lib/load.ts';
+import { describeMachine } from './lib/machine.ts';
+import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
+import { median, percentile } from './lib/stats.ts';
+
+interface Side {
+  contender: Contender;
+  runs: LoadResult[];
+}
+
+async function main(): Promise<void> {
+  const base = process.env.BENCH_BASE;
+  if (!base) throw new Error('BENCH_BASE must name the checkout to compare against (a directory with src/node.ts)');
+  const baseRoot = resolve(process.env.INIT_CWD ?? process.cwd(), base);
+  if (!existsSync(join(baseRoot, 'src/node.ts'))) throw new Error(`BENCH_BASE=${base}: no src/node.ts under ${baseRoot}`);
+  const rounds = positive('BENCH_ROUNDS', 10);
+  const seconds = positive('BENCH_SECONDS', 4);
+  const connections = positive('BENCH_CONNECTIONS', 50);
+  const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
+  installCleanup();
+  const machine = describeMachine();
+  log(`compare: this checkout (new) against ${baseRoot} (old), ${rounds} rounds × ${seconds} s, ${connections} connections`);
+  log(`${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage}`);
+
+  const tmpDir = mkdtempSync(join(tmpdir(), 'tributary-compare-'));
+  try {
+    const upstream = spawnNode('upstreams', join(BENCH_DIR, 'upstream.ts'), {});
+    const upstreams = JSON.parse(await readyLine(upstream)) as UpstreamUrls;
+    for (const delayMs of delays) {
+      const common = { delayMs, tmpDir, limits: [] };
+      const sides: Side[] = (
+        await Promise.all([
+          startContender('tributary', upstreams, { ...common, label: 'new' }),
+          startContender('tributary', upstreams, { ...common, label: 'old', root: baseRoot }),
+          startContender('tuned', upstreams, common),
+        ])
+      ).map((contender) => ({ contender, runs: [] }));
+      for (const { contender } of sides) await load({ url: contender.aggUrl, connections, durationS: 2 });
+      for (let round = 0; round < rounds; round++) {
+        // Rotate who goes first, so a machine that slows down mid-run does not favour one side.
+        for (let i = 0; i < sides.length; i++) {
+          const side = sides[(round + i) % sides.length] as Side;
+          side.runs.push(await load({ url: side.contender.aggUrl, connections, durationS: seconds, pid: side.contender.child.pid }));
+        }
+        log(`${delayMs} ms · round ${round + 1}/${rounds} · ${sides.map((s) => `${s.contender.name} ${Math.round(s.runs.at(-1)?.rps ?? 0)} req/s ${(s.runs.at(-1)?.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req`).join(' · ')}`);
+      }
+      await Promise.all(sides.map((s) => s.contender.child.stop()));
+      report(delayMs, sides);
+    }
+    await upstream.stop();
+  } finally {
+    await stopAll();
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+/** Prints, per pair, the median of the per-round ratios with their interquartile range. */
+function report(delayMs: number, [fresh, old, tuned]: Side[]): void {
+  const pairs: [string, Side, Side][] = [
+    ['new ÷ old', fresh as Side, old as Side],
+    ['new ÷ tuned', fresh as Side, tuned as Side],
+    ['old ÷ tuned', old as Side, tuned as Side],
+  ];
+  const metrics: [string, (r: LoadResult) => number][] = [
+    ['CPU per request', (r) => r.cpuMsPerReq ?? Number.NaN],
+    ['requests/s', (r) => r.rps],
+    ['p50', (r) => r.p50],
+    ['p99', (r) => r.p99],
+  ];
+  console.log(`\nUpstreams at ${delayMs} ms\n| | ${metrics.map(([m]) => m).join(' | ')} |\n|---|${metrics.map(() => '--:').join('|')}|`);
+  for (const [label, a, b] of pairs) {
+    const cells = metrics.map(([, pick]) => summary(a.runs.map((r, i) => pick(r) / pick(b.runs[i] as LoadResult))));
+    console.log(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  const cpu = (s: Side): string => median(s.runs.map((r) => r.cpuMsPerReq ?? Number.NaN)).toFixed(3);
+  console.log(`CPU ms per request (median): new ${cpu(fresh as Side)}, old ${cpu(old as Side)}, tuned ${cpu(tuned as Side)}\n`);
+}
+
+function summary(ratios: number[]): string {
+  const sorted = ratios.filter(Number.isFinite).sort((a, b) => a - b);
+  return `×${median(sorted).toFixed(2)} (IQR ${percentile(sorted, 25).toFixed(2)}–${percentile(sorted, 75).toFixed(2)})`;
+}
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: must be a positive number`);
+  return value;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
