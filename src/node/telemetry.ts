@@ -10,6 +10,10 @@ import { createMetricExporter, createTraceExporter, otlpTarget } from './otlp-ex
 export interface NodeTelemetry {
   /** True when an SDK was started; false means the API stays a no-op. */
   enabled: boolean;
+  /** Spans are exported somewhere (OTLP, console, the waterfall). */
+  traces: boolean;
+  /** Metrics are exported or served (OTLP, Prometheus, console). */
+  metrics: boolean;
   /**
    * Flushes and stops exporters, for at most TRIBUTARY_SHUTDOWN_FLUSH_MS (default 2000). Never
    * rejects: a flush that fails or runs out of time is one line on stderr.
@@ -102,7 +106,12 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
   });
   sdk.start();
   if (metricReaders.length > 0) observeEventLoopDelay();
-  return { enabled: true, shutdown: () => flushWithin(() => sdk.shutdown(), flushMs, watched, warn) };
+  return {
+    enabled: true,
+    traces: spanProcessors.length > 0,
+    metrics: metricReaders.length > 0,
+    shutdown: () => flushWithin(() => sdk.shutdown(), flushMs, watched, warn),
+  };
 }
 
 /** OTEL_METRICS_EXPORTER's readers: OTLP (watched, like traces), Prometheus (pulled), console. */
@@ -221,7 +230,7 @@ function passThrough(): NodeTelemetry {
   propagation.setGlobalPropagator(
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   );
-  return { enabled: false, shutdown: async () => {} };
+  return { enabled: false, traces: false, metrics: false, shutdown: async () => {} };
 }
 
 function optionalNumber<K extends string>(key: K, value: string | undefined): Partial<Record<K, number>> {

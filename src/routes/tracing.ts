@@ -36,9 +36,34 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'DELETE', 'GET', 
  */
 export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
   const { tracer, serverDuration } = telemetry;
+  const record = (started: number, ended: number, method: string, c: Context<AppEnv>): void => {
+    const route = c.get('route');
+    const status = c.res.status;
+    serverDuration.record((ended - started) / 1000, {
+      'http.request.method': method,
+      'http.response.status_code': status,
+      ...(route ? { 'http.route': route } : {}),
+      ...(status >= 500 ? { 'error.type': String(status) } : {}),
+    });
+  };
+  if (!telemetry.traces) {
+    // No span would be recorded: only the caller's trace context, for the upstreams' traceparent.
+    return async function propagateRequest(c, next) {
+      const started = telemetry.metrics ? performance.now() : 0;
+      const { headers } = c.req.raw;
+      const carries = headers.has('traceparent') || headers.has('baggage');
+      const parent = carries ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT;
+      c.set('traceContext', parent);
+      try {
+        await next();
+      } finally {
+        if (telemetry.metrics) record(started, performance.now(), knownMethod(c.req.method), c);
+      }
+    };
+  }
   return async function traceRequest(c, next) {
     const started = performance.now();
-    const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : '_OTHER';
+    const method = knownMethod(c.req.method);
     const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
     const span = tracer.startSpan(
       c.req.method,
@@ -53,19 +78,14 @@ export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
       await context.with(ctx, next);
     } finally {
       const ended = performance.now();
-      const route = c.get('route');
-      const status = c.res.status;
-      serverDuration.record((ended - started) / 1000, {
-        'http.request.method': method,
-        'http.response.status_code': status,
-        ...(route ? { 'http.route': route } : {}),
-        ...(status >= 500 ? { 'error.type': String(status) } : {}),
-      });
-      if (span.isRecording()) describeResponse(span, c, method, route, status);
+      if (telemetry.metrics) record(started, ended, method, c);
+      if (span.isRecording()) describeResponse(span, c, method, c.get('route'), c.res.status);
       span.end(spanTime(ended));
     }
   };
 }
+
+const knownMethod = (method: string): string => (KNOWN_METHODS.has(method) ? method : '_OTHER');
 
 /** `00-<trace id>-<span id>-<flags>`: the SERVER span, as the caller would name its child. */
 function traceresponse(span: SpanContext): string {

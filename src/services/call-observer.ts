@@ -2,7 +2,7 @@ import { propagation, SpanKind, trace, type Attributes, type Context } from '@op
 import type { WaitReport } from '../lib/semaphore.ts';
 import type { CompiledUpstream } from './plan/types.ts';
 import { endWithFailure, errorType, recordWait, redactUrl, spanTime, type Telemetry } from './telemetry.ts';
-import type { CallObserver, CallResult, SemaphoreKind } from './upstream/types.ts';
+import type { CallContext, CallObserver, CallResult, SemaphoreKind } from './upstream/types.ts';
 
 export interface ObservedCall {
   upstream: CompiledUpstream;
@@ -29,16 +29,19 @@ export interface ObservedCall {
  * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', parent: callContext, spans: true });
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
+  if (!telemetry.traces && !telemetry.metrics) return new TraceContextOnly(call.parent, call.upstream);
   const { tracer } = telemetry;
+  const spans = call.spans && telemetry.traces;
+  const metered = telemetry.metrics;
   const upstream = { 'upstream.name': call.upstream.name };
   const server = { 'server.address': call.upstream.address, 'server.port': call.upstream.port };
   const item = call.item === undefined ? {} : { 'tributary.item': call.item };
-  const callSpan = trace.getSpan(call.parent);
+  const callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
   return {
     attempt(ctx, headers) {
-      if (ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
+      if (metered && ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
       const started = performance.now();
-      const span = call.spans
+      const span = spans
         ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: spanTime(started) }, call.parent)
         : undefined;
       // Attributes cost URL redaction: only for a span that is recorded (not a no-op, not sampled out).
@@ -57,7 +60,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
       propagation.inject(forwardable(span ? trace.setSpan(call.parent, span) : call.parent, call.upstream), headers);
       return (result: CallResult) => {
         const ended = performance.now();
-        telemetry.clientDuration.record((ended - started) / 1000, clientLabels(ctx.request.method, server, upstream, result));
+        if (metered) telemetry.clientDuration.record((ended - started) / 1000, clientLabels(ctx.request.method, server, upstream, result));
         if (!span) return;
         if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
         if (!result.ok) endWithFailure(span, result.error);
@@ -66,30 +69,60 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
     },
     wait(semaphore: SemaphoreKind, report: WaitReport) {
       const labels = { 'tributary.semaphore': semaphore, ...upstream };
-      telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'http.route': call.route, 'tributary.wait.outcome': report.outcome });
-      if (call.spans) {
+      if (metered) {
+        telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'http.route': call.route, 'tributary.wait.outcome': report.outcome });
+      }
+      if (spans) {
         recordWait(tracer, call.parent, report.startedAt, report.waitMs, { ...labels, ...item, 'tributary.wait.outcome': report.outcome });
       }
     },
     backoff(ctx, startedAt, ms) {
-      if (!call.spans) return;
+      if (!spans) return;
       const attributes = { ...upstream, ...item, 'tributary.backoff_ms': ms, 'tributary.next_attempt': ctx.attempt + 1 };
       const span = tracer.startSpan('retry.backoff', { startTime: spanTime(startedAt), attributes }, call.parent);
       span.end(spanTime(startedAt + ms));
     },
     budgetExhausted(_ctx, kind) {
-      telemetry.budgetExhausted.add(1, { ...upstream, 'tributary.kind': kind });
+      if (metered) telemetry.budgetExhausted.add(1, { ...upstream, 'tributary.kind': kind });
       callSpan?.addEvent('retry_budget_exhausted', { 'tributary.kind': kind }, spanTime());
     },
     hedge(_ctx, attempt) {
-      telemetry.hedges.add(1, upstream);
+      if (metered) telemetry.hedges.add(1, upstream);
       callSpan?.addEvent('hedge', { 'tributary.attempt': attempt }, spanTime());
     },
     breakerRefused(_ctx, message) {
-      telemetry.breakerRejections.add(1, upstream);
+      if (metered) telemetry.breakerRejections.add(1, upstream);
       callSpan?.addEvent('circuit_open', { 'tributary.message': message }, spanTime());
     },
   };
+}
+
+const ignoreResult = (): void => {};
+
+/**
+ * With neither spans nor metrics recorded, all a call owes telemetry is the caller's trace
+ * context on every attempt (`traceparent`, so the upstreams' own traces join the caller's).
+ * One small object per call, no closures, no label sets.
+ */
+class TraceContextOnly implements CallObserver {
+  readonly #parent: Context;
+  readonly #upstream: CompiledUpstream;
+
+  constructor(parent: Context, upstream: CompiledUpstream) {
+    this.#parent = parent;
+    this.#upstream = upstream;
+  }
+
+  attempt(_ctx: CallContext, headers: Record<string, string>): (result: CallResult) => void {
+    propagation.inject(forwardable(this.#parent, this.#upstream), headers);
+    return ignoreResult;
+  }
+
+  wait(): void {}
+  backoff(): void {}
+  budgetExhausted(): void {}
+  hedge(): void {}
+  breakerRefused(): void {}
 }
 
 /**

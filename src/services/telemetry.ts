@@ -39,12 +39,23 @@ export interface Telemetry {
   breakerRejections: Counter;
   /** `each` calls get spans for this many elements; the rest run untraced (counted on the call span). */
   maxItemSpans: number;
+  /**
+   * False when no span would be recorded (no tracing SDK): the hot path then starts no spans and
+   * builds no span attributes, and only propagates the caller's trace context to upstreams.
+   */
+  traces: boolean;
+  /** False when no metric would be exported: no instrument is called and no label set is built. */
+  metrics: boolean;
 }
 
 export interface TelemetryOptions {
   tracer?: Tracer;
   meter?: Meter;
   maxItemSpans?: number;
+  /** Say false when the entry knows no tracing SDK is registered. Default true. */
+  traces?: boolean;
+  /** Say false when the entry knows no metrics SDK is registered. Default true. */
+  metrics?: boolean;
 }
 
 export const INSTRUMENTATION_SCOPE = 'tributary';
@@ -54,6 +65,14 @@ const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** The buckets the HTTP semantic conventions advise for `http.*.request.duration`. */
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
+/**
+ * Tracer and instruments from the global API (or the ones given). An entry that knows nothing is
+ * exported says so, and the hot path skips the work.
+ *
+ * @example
+ * createTelemetry(); // whatever SDK is registered, spans and metrics on
+ * createTelemetry({ traces: false, metrics: false }); // no SDK: only the trace context is forwarded
+ */
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION_SCOPE);
   return {
@@ -99,6 +118,8 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       unit: '{call}',
     }),
     maxItemSpans: options.maxItemSpans ?? 50,
+    traces: options.traces ?? true,
+    metrics: options.metrics ?? true,
   };
 }
 

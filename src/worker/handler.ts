@@ -86,7 +86,7 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
       const tracingConfig = tracingFor(stringVars(env));
       const tracing = tracingConfig ? startRequestTracing(tracingConfig) : undefined;
       const app = appFor(plan, env);
-      const telemetry = tracing?.telemetry ?? (untraced ??= createTelemetry());
+      const telemetry = tracing?.telemetry ?? (untraced ??= createTelemetry({ traces: false, metrics: false }));
       engines.set(request, new Engine(plan, platformFetch, { telemetry, maxSubrequests, maxConnections, health: healthOf(plan) }));
       try {
         return await app.fetch(request, env, ctx);

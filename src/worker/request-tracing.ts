@@ -48,7 +48,8 @@ export function startRequestTracing(config: TracingConfig): RequestTracing {
     spanProcessors: [collect],
   });
   return {
-    telemetry: createTelemetry({ tracer: provider.getTracer(INSTRUMENTATION_SCOPE) }),
+    // Workers export no metrics: no instrument is called per request.
+    telemetry: createTelemetry({ tracer: provider.getTracer(INSTRUMENTATION_SCOPE), metrics: false }),
     export: (fetcher, log) => sendSpans(ended.splice(0), config, fetcher, log),
   };
 }

@@ -9,7 +9,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
-import type { Telemetry } from '../../src/services/telemetry.ts';
+import { createTelemetry, type Telemetry } from '../../src/services/telemetry.ts';
 import { fakeFetcher, json } from '../services/fake-fetcher.ts';
 import { inMemoryTracing } from '../tracing/in-memory-tracing.ts';
 
@@ -52,6 +52,8 @@ function setup(telemetry?: Telemetry) {
 
 describe.each([
   ['tracing off', () => undefined],
+  // What the Node and Worker entries build when nothing is exported: no spans, only propagation.
+  ['no SDK at all (traces and metrics off)', () => createTelemetry({ traces: false, metrics: false })],
   ['tracing on', () => inMemoryTracing().telemetry],
 ])('client trace context with %s', (_label, telemetry) => {
   it('an upstream whose forwardHeaders does not name them gets the traceparent, but neither tracestate nor baggage', async () => {

@@ -51,6 +51,7 @@ export async function runCall(call: CompiledCall, run: RunState, deps: RunnerDep
       return [name, state] as const;
     }),
   );
+  if (!deps.telemetry.traces) return settle(call, run, deps, states, run.parent);
   const span = deps.telemetry.tracer.startSpan(
     `upstream ${call.name}`,
     {

@@ -63,7 +63,7 @@ export class Engine {
         { upstream, bulkhead: createBulkhead(upstream, this.#clock), health: health.get(name) ?? noHealth },
       ]),
     );
-    this.#listeners = [upstreamMetrics(telemetry)];
+    this.#listeners = telemetry.metrics ? [upstreamMetrics(telemetry)] : [];
     this.#connections = options.maxConnections === undefined
       ? undefined
       : new Semaphore({ limit: options.maxConnections, name: 'connections of this request', clock: this.#clock });
@@ -89,13 +89,23 @@ export class Engine {
       const count = countSubrequests(endpoint, base);
       if (count.total > this.#maxSubrequests) throw new TooManySubrequestsError(endpoint, count, this.#maxSubrequests);
     }
-    const span = this.telemetry.tracer.startSpan(
-      `aggregate ${endpoint.id}`,
-      { startTime: spanTime(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
-      parent,
-    );
-    const deadline = Deadline.after(endpoint.deadlineMs, { ...(signal ? { signal } : {}), clock: this.#clock, since: started });
-    const budget = deadline.child({ fraction: this.#fraction });
+    const span = this.telemetry.traces
+      ? this.telemetry.tracer.startSpan(
+          `aggregate ${endpoint.id}`,
+          { startTime: spanTime(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
+          parent,
+        )
+      : undefined;
+    // The calls' share of what is left of the deadline (the rest is for merging and writing the
+    // answer): one timer and one signal, since the whole deadline would never fire first.
+    const at = this.#clock();
+    const budgetMs = Math.max(0, started + endpoint.deadlineMs - at) * this.#fraction;
+    const budget = Deadline.after(budgetMs, {
+      ...(signal ? { signal } : {}),
+      clock: this.#clock,
+      since: at,
+      label: `a ${Math.round(budgetMs)} ms budget`,
+    });
     const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency, clock: this.#clock });
     const outcomes = new Outcomes(endpoint, this.#listeners, (reason) => scope.cancel(reason));
     const pending = new Map<string, Promise<CallState>>();
@@ -107,7 +117,7 @@ export class Engine {
       scope,
       deadline: budget,
       outcomes,
-      parent: trace.setSpan(parent, span),
+      parent: span ? trace.setSpan(parent, span) : parent,
       route: endpoint.path,
       settle: (name) => {
         let promise = pending.get(name);
@@ -127,19 +137,18 @@ export class Engine {
       // route answer 500.
       scope.cancel(cancelled('cancelled because of an internal error'));
       await scope.join();
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
-      span.setAttribute('error.type', 'internal');
-      span.end(spanTime());
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
+      span?.setAttribute('error.type', 'internal');
+      span?.end(spanTime());
       throw error;
     } finally {
       await scope.join();
       scope.dispose();
       budget.dispose();
-      deadline.dispose();
     }
     const result = outcomes.result(this.#clock() - started, this.#clock() - fanoutStart);
-    endAggregate(span, result, signal);
-    if (!result.complete) this.telemetry.partialResponses.add(1, { 'tributary.endpoint': endpoint.path });
+    if (span) endAggregate(span, result, signal);
+    if (!result.complete && this.telemetry.metrics) this.telemetry.partialResponses.add(1, { 'tributary.endpoint': endpoint.path });
     return result;
   }
 

@@ -17,9 +17,19 @@ export async function readLimited(response: UpstreamResponse, limit: number, lab
     if (size > limit) throw tooLarge(label, limit);
     chunks.push(chunk);
   }
-  const decoder = new TextDecoder();
-  return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
+  // Decoded as one run of bytes: a character may be split between two chunks.
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return utf8.decode(bytes);
 }
+
+/** Stateless when called without `stream`, so one decoder serves every call. */
+const utf8 = new TextDecoder();
 
 const tooLarge = (label: string, limit: number): TributaryError =>
   new TributaryError('invalid_response', `${label}: response body is larger than ${limit} bytes`);
