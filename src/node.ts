@@ -20,6 +20,8 @@
  *   TRIBUTARY_MAX_INBOUND_CONNECTIONS  client connections open at once; default 10000
  *   TRIBUTARY_DEBUG_TOKEN  callers sending it in `x-tributary-debug` get per-call Server-Timing
  *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
+ *   TRIBUTARY_PROCESSES  processes serving the port (node:cluster): a number, or `auto` (one per
+ *                     core); default 1. Each upstream's bulkhead is divided between them.
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
@@ -29,9 +31,9 @@ import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
 import { createReadiness } from './routes/health.ts';
 import { defaultMaxInFlight, readMaxInFlight } from './routes/admission.ts';
-import { compilePlan, ConfigError, type Plan } from './services/plan/index.ts';
+import { compilePlan, ConfigError, shareBulkheads, type Plan } from './services/plan/index.ts';
 import { logSettings, type LogSettings } from './services/logging.ts';
-import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
+import { createTelemetry, INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
 import { loadConfigFile } from './node/load-config.ts';
@@ -40,6 +42,7 @@ import { gracefulShutdown } from './node/shutdown.ts';
 import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
+import { isServingProcess, readProcesses, runPrimary } from './node/cluster.ts';
 
 interface Settings {
   port: number;
@@ -50,6 +53,8 @@ interface Settings {
   limits: ServerLimits;
   /** Unset: derived from the plan (`defaultMaxInFlight`). */
   maxInFlight: number | undefined;
+  /** TRIBUTARY_PROCESSES: above 1, a primary forks that many serving processes. */
+  processes: number;
 }
 
 /** The process settings from the environment, or the first problem in words (no stack). */
@@ -63,7 +68,16 @@ function readSettings(env: NodeJS.ProcessEnv): Settings | string {
   const limits = readServerLimits(env);
   if (typeof limits === 'string') return limits;
   try {
-    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, limits, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
+    return {
+      port,
+      host: env.HOST ?? '127.0.0.1',
+      graceMs,
+      delayMs,
+      limits,
+      log: logSettings(env),
+      maxInFlight: readMaxInFlight(env),
+      processes: readProcesses(env),
+    };
   } catch (error) {
     return (error as Error).message;
   }
@@ -82,6 +96,10 @@ async function main(): Promise<void> {
   if (typeof settings === 'string') {
     console.error(settings);
     process.exitCode = 1;
+    return;
+  }
+  if (settings.processes > 1 && !isServingProcess()) {
+    await startPrimary(settings, env);
     return;
   }
   let demo: DemoUpstreams | undefined;
@@ -103,8 +121,10 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  // One of several processes on this host: its share of each upstream's bulkhead.
+  plan = shareBulkheads(plan, settings.processes);
   const { port, host } = settings;
-  const logger = createNodeLogger(settings.log);
+  const logger = createNodeLogger(settings.log, undefined, settings.processes > 1 ? { pid: process.pid } : undefined);
   const readiness = createReadiness();
   // Before the app is built, so its tracer and instruments come from the SDK.
   const telemetry = await startNodeTelemetry(env);
@@ -115,6 +135,8 @@ async function main(): Promise<void> {
   const { app, engine } = createApp({
     plan,
     fetcher: transport.fetcher,
+    // What nobody exports is not built per request (spans, label sets); the trace context is still forwarded.
+    telemetry: createTelemetry({ traces: telemetry.traces, metrics: telemetry.metrics }),
     readiness,
     cutoff: cutoff.signal,
     maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
@@ -164,6 +186,33 @@ async function main(): Promise<void> {
     logger.info(`  curl -i '${base}/v1/items?ids=1,2,3'`);
     logger.info(`  curl -i ${base}/v1/users/42/with-manager`);
   }
+}
+
+/**
+ * TRIBUTARY_PROCESSES > 1: check the config once here (a broken one is reported once, not by
+ * every process), then fork the serving processes and pass signals on to them.
+ */
+async function startPrimary(settings: Settings, env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.TRIBUTARY_CONFIG) {
+    try {
+      compilePlan(await loadConfigFile(env.TRIBUTARY_CONFIG), env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      console.error(error.message);
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const logger = createNodeLogger(settings.log, undefined, { pid: process.pid });
+  const primary = runPrimary({
+    processes: settings.processes,
+    log: logger,
+    exit: (code) => process.exit(code),
+    // Each process drains within its grace period and flushes its telemetry; then it is overdue.
+    killAfterMs: settings.delayMs + settings.graceMs + 10_000,
+  });
+  process.on('SIGTERM', () => primary.shutdown('SIGTERM'));
+  process.on('SIGINT', () => primary.shutdown('SIGINT'));
 }
 
 await main();

@@ -18,7 +18,8 @@ export interface NodeLogger {
 
 /**
  * A pino logger at the configured level, writing to stdout (or `destination`). No pid or host
- * name in the lines: the container's log collector knows where a line came from. Writes are
+ * name in the lines (the container's log collector knows where a line came from), unless `base`
+ * adds them: several processes sharing a port (TRIBUTARY_PROCESSES) each say `pid`. Writes are
  * buffered and flushed when the process exits (pino does that itself).
  *
  * @example
@@ -26,10 +27,11 @@ export interface NodeLogger {
  * const { app } = createApp({ plan, fetcher, accessLog: logger.access, log: logger.fault });
  * logger.info('tributary listening on http://127.0.0.1:8787');
  */
-export function createNodeLogger(settings: LogSettings, destination?: DestinationStream): NodeLogger {
+export function createNodeLogger(settings: LogSettings, destination?: DestinationStream, base?: Record<string, unknown>): NodeLogger {
   const options = {
     level: settings.level,
-    base: undefined,
+    // Only when several processes serve one port (`{ pid }`): which one wrote the line.
+    base,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };

@@ -13,10 +13,12 @@
  *   config-error.ts       ConfigError and how a problem's place is said
  *   critical-path.ts      a call's worst-case time, an endpoint's longest chain against its deadline
  *   check.ts              checkConfig: problems, warnings and each endpoint's plan, without serving
+ *   share.ts              shareBulkheads: one process's part of each bulkhead, when several serve a host
  *   types.ts              the compiled plan's types
  */
 export { compileConfig, compilePlan } from './compile.ts';
 export { checkConfig, type CallSummary, type CheckResult, type EndpointSummary } from './check.ts';
 export { ConfigError } from './config-error.ts';
+export { shareBulkheads } from './share.ts';
 export { CALL_BUDGET_FRACTION, callWorstCase, criticalPath, type CallWorstCase, type CriticalPath } from './critical-path.ts';
 export type * from './types.ts';
