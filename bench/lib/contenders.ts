@@ -68,7 +68,8 @@ export async function startContender(name: ContenderName, upstreams: UpstreamUrl
   }
   const url = `http://127.0.0.1:${port}`;
   const aggUrl = `${url}/v1/agg/1`;
-  await waitForHttp(child, aggUrl, isAggregate);
+  // Generous: a busy machine, or several processes each compiling the TypeScript, start slowly.
+  await waitForHttp(child, aggUrl, isAggregate, 60_000);
   return { name: label, child, url, aggUrl };
 }
 

@@ -1,5 +1,5 @@
 import autocannon, { type Result } from 'autocannon';
-import { cpuMs, memoryMb, resetPeak, sampleRss } from './proc-stats.ts';
+import { cpuMs, memoryMb, resetPeak, sampleRss, treeCpuMs } from './proc-stats.ts';
 import { percentile } from './stats.ts';
 
 export interface LoadOptions {
@@ -10,6 +10,8 @@ export interface LoadOptions {
   pid?: number;
   /** Also track the server's peak RSS during the run (resets VmHWM first). */
   memory?: boolean;
+  /** Count the CPU of the server's child processes too (TRIBUTARY_PROCESSES > 1). */
+  tree?: boolean;
 }
 
 export interface LoadResult {
@@ -42,7 +44,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const { pid } = options;
   const peakReset = pid !== undefined && options.memory ? resetPeak(pid) : false;
   const sampler = pid !== undefined && options.memory ? sampleRss(pid) : undefined;
-  const cpuBefore = pid !== undefined ? cpuMs(pid) : 0;
+  const cpuOf = options.tree ? treeCpuMs : cpuMs;
+  const cpuBefore = pid !== undefined ? cpuOf(pid) : 0;
   const started = performance.now();
   const result = await new Promise<Result>((resolve, reject) => {
     const instance = autocannon(
@@ -71,7 +74,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   out.p50 = percentile(latencies, 50);
   out.p99 = percentile(latencies, 99);
   if (pid !== undefined) {
-    out.cpuMsPerReq = (cpuMs(pid) - cpuBefore) / Math.max(1, responses);
+    out.cpuMsPerReq = (cpuOf(pid) - cpuBefore) / Math.max(1, responses);
     if (sampler) {
       const sampled = sampler.stop();
       out.peakRssMb = peakReset ? Math.max(sampled, memoryMb(pid).hwm) : sampled;

@@ -20,6 +20,21 @@ export function cpuMs(pid: number): number {
   return ((utime + stime) * 1000) / TICKS;
 }
 
+/** {@link cpuMs} of the process and every process under it (a cluster primary and its workers). */
+export function treeCpuMs(pid: number): number {
+  let total = cpuMs(pid);
+  for (const child of childrenOf(pid)) total += treeCpuMs(child);
+  return total;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Resident set size now and its peak since start (or since {@link resetPeak}), in MB. */
 export function memoryMb(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -44,13 +44,17 @@ export interface RunnerDeps {
 export async function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
   // The dependency that settled last is the one this call waited for.
   let waitedFor: string | undefined;
-  const states = await Promise.all(
-    call.dependsOn.map(async (name) => {
-      const state = await run.settle(name);
-      waitedFor = name;
-      return [name, state] as const;
-    }),
-  );
+  // Most calls depend on nothing: no promise to wait for.
+  const states =
+    call.dependsOn.length === 0
+      ? []
+      : await Promise.all(
+          call.dependsOn.map(async (name) => {
+            const state = await run.settle(name);
+            waitedFor = name;
+            return [name, state] as const;
+          }),
+        );
   if (!deps.telemetry.traces) return settle(call, run, deps, states, run.parent);
   const span = deps.telemetry.tracer.startSpan(
     `upstream ${call.name}`,

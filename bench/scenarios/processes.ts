@@ -1,0 +1,85 @@
+/** Scenario 7: Tributary on one process and on two (TRIBUTARY_PROCESSES=2), with `tuned` as the reference. */
+import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import { load, type LoadResult } from '../lib/load.ts';
+import type { Chart, Row, ScenarioResult, Table } from '../lib/result.ts';
+import { figure, ratio, type Figure } from '../lib/stats.ts';
+
+const DELAYS = [0, 20];
+const CONNECTIONS = 50;
+
+export async function processes(ctx: Ctx): Promise<ScenarioResult> {
+  const t0 = performance.now();
+  const { settings: s } = ctx;
+  const tables: Table[] = [];
+  const summary: string[] = [];
+  const chart: Chart = { title: `Scenario 7: requests/s on 1 and 2 processes, ${CONNECTIONS} connections (higher is better)`, unit: 'requests/s', log: false, groups: [] };
+
+  for (const delayMs of DELAYS) {
+    const [one, two, tuned] = (
+      await Promise.all([
+        startContenders(ctx, ['tributary'], { delayMs, label: 'tributary, 1 process' }, true),
+        startContenders(ctx, ['tributary'], { delayMs, label: 'tributary, 2 processes', env: { TRIBUTARY_PROCESSES: '2' } }, true),
+        startContenders(ctx, ['tuned'], { delayMs }, true),
+      ])
+    ).flat();
+    const contenders = [one, two, tuned].filter((c) => c !== undefined);
+    const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+    try {
+      if (s.warmupS > 0) for (const c of contenders) await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.warmupS });
+      for (let round = 1; round <= s.rounds; round++) {
+        for (const c of contenders) {
+          // The CPU of the whole process tree: a primary and its serving processes.
+          const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.throughputDurationS, pid: c.child.pid, tree: true });
+          runs.get(c.name)?.push(r);
+          ctx.log(`7 processes ${delayMs} ms · round ${round}/${s.rounds} · ${c.name}: ${Math.round(r.rps)} req/s${r.failed ? `, ${r.failed} failed` : ''}`);
+        }
+      }
+    } finally {
+      await stopContenders(contenders);
+    }
+    const series = (name: string, pick: (r: LoadResult) => number): number[] => (runs.get(name) ?? []).map(pick);
+    const baseRps = series('tributary, 1 process', (r) => r.rps);
+    const rows: Row[] = contenders.map(({ name }) => ({
+      label: name,
+      cells: {
+        rps: figure(series(name, (r) => r.rps)),
+        cpu: figure(series(name, (r) => r.cpuMsPerReq ?? Number.NaN)),
+        p50: figure(series(name, (r) => r.p50)),
+        p99: figure(series(name, (r) => r.p99)),
+        rpsx: ratio(series(name, (r) => r.rps), baseRps),
+        failed: (runs.get(name) ?? []).reduce((n, r) => n + r.failed, 0),
+      },
+    }));
+    tables.push({
+      caption: `Upstreams at ${delayMs} ms, ${CONNECTIONS} connections`,
+      columns: [
+        { key: 'rps', label: 'req/s', kind: 'rps' },
+        { key: 'cpu', label: 'CPU ms/req (all processes)', kind: 'cpu' },
+        { key: 'p50', label: 'p50 ms', kind: 'ms' },
+        { key: 'p99', label: 'p99 ms', kind: 'ms' },
+        { key: 'rpsx', label: 'req/s ÷ 1 process', kind: 'ratio' },
+        { key: 'failed', label: 'failed', kind: 'count' },
+      ],
+      rows,
+    });
+    const twoX = rows.find((r) => r.label === 'tributary, 2 processes')?.cells.rpsx as Figure | undefined;
+    if (twoX) {
+      summary.push(`Upstreams at ${delayMs} ms: two processes serve ×${twoX.median.toFixed(2)} the requests/s of one [${twoX.min.toFixed(2)}–${twoX.max.toFixed(2)}].`);
+    }
+    chart.groups.push({ label: `upstreams at ${delayMs} ms`, bars: rows.map((r) => ({ series: r.label, value: r.cells.rps as Figure })) });
+  }
+  return {
+    id: 7,
+    title: 'Every core: one process and two',
+    measures:
+      `Scenario 2's load (three upstreams, ${CONNECTIONS} connections) on Tributary with TRIBUTARY_PROCESSES unset and =2, ` +
+      `and on \`tuned\`. CPU counts every process of the tree. What a second process gives depends on free cores: ` +
+      `on a 2-core machine the load generator and the upstreams use the same two cores.`,
+    status: 'ok',
+    tables,
+    summary,
+    notes: [],
+    chart,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
