@@ -1,9 +1,10 @@
 import { startTimer } from './timer.ts';
 
 /**
- * A child AbortController linked to an optional parent signal. Aborting the parent aborts
- * the child with the parent's reason, unchanged. `dispose()` removes the listener from the
- * parent, so a long-lived parent never accumulates listeners; always call it in `finally`.
+ * A child AbortController linked to an optional parent signal (and optionally a second one,
+ * such as a server's shutdown cutoff). Aborting a parent aborts the child with that parent's
+ * reason, unchanged. `dispose()` removes the listeners from the parents, so a long-lived parent
+ * never accumulates listeners; always call it in `finally`.
  *
  * @example
  * const link = linkSignal(parent);
@@ -15,21 +16,28 @@ export interface LinkedSignal {
   dispose(): void;
 }
 
-export function linkSignal(parent?: AbortSignal): LinkedSignal {
+export function linkSignal(parent?: AbortSignal, other?: AbortSignal): LinkedSignal {
   const controller = new AbortController();
-  if (!parent) {
-    return { signal: controller.signal, abort: (r) => controller.abort(r), dispose: () => {} };
-  }
-  if (parent.aborted) {
-    controller.abort(parent.reason);
+  const first = parent?.aborted ? parent : other?.aborted ? other : undefined;
+  if (first) {
+    controller.abort(first.reason);
     return { signal: controller.signal, abort: () => {}, dispose: () => {} };
   }
-  const onAbort = (): void => controller.abort(parent.reason);
-  parent.addEventListener('abort', onAbort, { once: true });
+  if (!parent && !other) {
+    return { signal: controller.signal, abort: (r) => controller.abort(r), dispose: () => {} };
+  }
+  // One listener per parent, each passing its own reason on; whichever aborts first wins.
+  const onParent = (): void => controller.abort(parent?.reason);
+  const onOther = (): void => controller.abort(other?.reason);
+  parent?.addEventListener('abort', onParent, { once: true });
+  other?.addEventListener('abort', onOther, { once: true });
   return {
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),
-    dispose: () => parent.removeEventListener('abort', onAbort),
+    dispose: () => {
+      parent?.removeEventListener('abort', onParent);
+      other?.removeEventListener('abort', onOther);
+    },
   };
 }
 

@@ -6,6 +6,8 @@ import { startTimer } from './timer.ts';
 export interface DeadlineOptions {
   /** A parent signal (the client's): its abort ends this deadline with the parent's reason. */
   signal?: AbortSignal;
+  /** A second parent (a server's shutdown cutoff), linked the same way, with no signal of its own to create. */
+  stop?: AbortSignal;
   clock?: Clock;
   /** Used in the abort reason's message. */
   label?: string;
@@ -41,10 +43,10 @@ export class Deadline {
   readonly #link: LinkedSignal;
   readonly #cancelTimer: () => void;
 
-  private constructor(expiresAt: number, clock: Clock, label: string, parent?: AbortSignal) {
+  private constructor(expiresAt: number, clock: Clock, label: string, parent?: AbortSignal, stop?: AbortSignal) {
     this.expiresAt = expiresAt;
     this.#clock = clock;
-    this.#link = linkSignal(parent);
+    this.#link = linkSignal(parent, stop);
     // Rounded up: the signal must not abort while remaining() is still above zero.
     const budget = Math.max(0, Math.ceil(expiresAt - clock()));
     this.#cancelTimer = startTimer(() => {
@@ -58,7 +60,7 @@ export class Deadline {
     const clock = options.clock ?? monotonic;
     // Never later than now: a start from another clock must not lengthen the budget.
     const start = options.since === undefined ? clock() : Math.min(options.since, clock());
-    return new Deadline(start + ms, clock, options.label ?? `the ${ms} ms deadline`, options.signal);
+    return new Deadline(start + ms, clock, options.label ?? `the ${ms} ms deadline`, options.signal, options.stop);
   }
 
   /** Milliseconds left, never below zero. */

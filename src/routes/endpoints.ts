@@ -32,16 +32,23 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
   for (const endpoint of endpoints) {
     app.on(endpoint.method, endpoint.path, async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);
-      const signal = requestSignal(c.req.raw.signal, options.cutoff);
+      const client = c.req.raw.signal;
+      // Only a body read needs the cutoff linked in here; the engine links it into the deadline itself.
+      const signal = endpoint.input.body ? requestSignal(client, options.cutoff) : undefined;
       try {
-        const input = await readInput(c, endpoint, options.maxRequestBodyBytes, signal.signal);
+        const input = await readInput(c, endpoint, options.maxRequestBodyBytes, signal?.signal ?? client);
         if ('answer' in input) return input.answer;
         if ('issues' in input) return invalidRequest(c, input.issues);
         let result: AggregateResult;
         try {
           // The deadline counts from acceptance (the first middleware), so reading the body spends it too.
-          const request = { ...input.value, headers: c.req.raw.headers, elapsedMs: sinceAccepted(c) };
-          result = await c.get('engine').run(endpoint, request, signal.signal, c.get('traceContext'));
+          const request = {
+            ...input.value,
+            headers: c.req.raw.headers,
+            elapsedMs: sinceAccepted(c),
+            ...(options.cutoff ? { stop: options.cutoff } : {}),
+          };
+          result = await c.get('engine').run(endpoint, request, client, c.get('traceContext'));
         } catch (error) {
           if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
           if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
@@ -49,7 +56,7 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
         }
         return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
       } finally {
-        signal.dispose();
+        signal?.dispose();
       }
     });
   }

@@ -49,6 +49,28 @@ describe('linkSignal', () => {
     expect(abortListeners(parent)).toBe(0);
   });
 
+  it('a second parent (a shutdown cutoff) aborts the child with its own reason, and dispose() removes both listeners', () => {
+    const client = new AbortController();
+    const cutoff = new AbortController();
+    const link = linkSignal(client.signal, cutoff.signal);
+    expect([abortListeners(client.signal), abortListeners(cutoff.signal)]).toEqual([1, 1]);
+    const reason = new Error('the server stopped waiting');
+    cutoff.abort(reason);
+    expect(link.signal.reason).toBe(reason);
+    client.abort(new Error('later'));
+    expect(link.signal.reason).toBe(reason);
+    link.dispose();
+    expect([abortListeners(client.signal), abortListeners(cutoff.signal)]).toEqual([0, 0]);
+  });
+
+  it('an already aborted second parent gives an aborted child and adds no listener', () => {
+    const client = new AbortController();
+    const reason = new Error('cut off');
+    const link = linkSignal(client.signal, AbortSignal.abort(reason));
+    expect(link.signal.reason).toBe(reason);
+    expect(abortListeners(client.signal)).toBe(0);
+  });
+
   it('without a parent it is a plain controller', () => {
     const link = linkSignal();
     const reason = new Error('stop');

@@ -102,6 +102,7 @@ export class Engine {
     const budgetMs = Math.max(0, started + endpoint.deadlineMs - at) * this.#fraction;
     const budget = Deadline.after(budgetMs, {
       ...(signal ? { signal } : {}),
+      ...(input.stop ? { stop: input.stop } : {}),
       clock: this.#clock,
       since: at,
       label: `a ${Math.round(budgetMs)} ms budget`,

@@ -16,6 +16,11 @@ export interface RequestInput {
    * so that time is not free. Default 0.
    */
   elapsedMs?: number;
+  /**
+   * Ends the request as its deadline would, with this signal's reason: the server's shutdown
+   * cutoff (Node), after which what still runs is answered rather than cut.
+   */
+  stop?: AbortSignal;
 }
 
 /** One entry of the response's `errors`. */

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:instructions`: machine instructions per request of the gateway's own work
+ * (bench/lib/in-process-load.ts: the app in-process, no sockets), counted by valgrind's callgrind.
+ * Counts do not depend on what else the machine is doing, so a before/after comparison holds on
+ * a busy machine, where timings do not. With BENCH_BASE, the other checkout is counted in the
+ * same run and the ratio printed. Needs valgrind (Debian: apt-get install valgrind); slow: the
+ * start-up alone takes a minute or two under callgrind.
+ *
+ * @example
+ * BENCH_BASE=/tmp/before npm run bench:instructions
+ *
+ * Settings: BENCH_BASE (optional), BENCH_WARM (requests before counting, default 1000),
+ * BENCH_REQUESTS (counted, default 1000).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const HERE = resolve(import.meta.dirname, '..');
+
+async function count(root: string, warm: number, requests: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-callgrind-'));
+  try {
+    await run(
+      'valgrind',
+      ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.%p')}`, process.execPath, join(HERE, 'bench/lib/in-process-load.ts')],
+      { env: { ...process.env, ROOT: root, WARM: String(warm), N: String(requests), CALLGRIND: '1' }, maxBuffer: 64 << 20 },
+    );
+    // `callgrind_control -d` after the counted requests writes the `.1` dump; counters were zeroed before them.
+    const dump = readdirSync(dir).find((f) => f.endsWith('.1'));
+    if (!dump) throw new Error(`${root}: callgrind wrote no dump after the counted requests`);
+    const summary = /^summary: (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
+    if (!summary) throw new Error(`${root}: no summary line in the callgrind dump`);
+    return Number(summary[1]) / requests;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    await run('valgrind', ['--version']);
+  } catch {
+    throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
+  }
+  const warm = Number(process.env.BENCH_WARM ?? 1000);
+  const requests = Number(process.env.BENCH_REQUESTS ?? 1000);
+  const base = process.env.BENCH_BASE ? resolve(process.env.INIT_CWD ?? process.cwd(), process.env.BENCH_BASE) : undefined;
+  if (base && !existsSync(join(base, 'src/app.ts'))) throw new Error(`BENCH_BASE=${process.env.BENCH_BASE}: no src/app.ts under ${base}`);
+  console.log(`counting ${requests} requests after ${warm} unmeasured ones, under callgrind${base ? `: this checkout and ${base}` : ''} …`);
+  const [mine, theirs] = await Promise.all([count(HERE, warm, requests), base ? count(base, warm, requests) : undefined]);
+  console.log(`this checkout: ${Math.round(mine).toLocaleString('en')} instructions per request`);
+  if (theirs !== undefined) {
+    console.log(`${base}: ${Math.round(theirs).toLocaleString('en')} instructions per request`);
+    console.log(`this ÷ base: ×${(mine / theirs).toFixed(3)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
