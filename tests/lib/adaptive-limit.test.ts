@@ -22,11 +22,14 @@ class Simulation {
   overloads = 0;
   served = 0;
 
+  model: DegradingModel;
+
   constructor(
-    public model: DegradingModel,
+    model: DegradingModel,
     options: { min?: number; max?: number; initial: number; baselineMs?: number },
     clients: number,
   ) {
+    this.model = model;
     this.limiter = new AdaptiveLimit({ min: options.min ?? 1, max: options.max ?? 1000, initial: options.initial, clock: () => this.now, ...(options.baselineMs ? { baselineMs: options.baselineMs } : {}) });
     this.#waiting = clients;
     this.#admit();
