@@ -23,7 +23,14 @@ export interface DegradingModel {
   retryAfterS: number;
 }
 
-export const DEFAULT_MODEL: DegradingModel = { capacity: 100, baseMs: 20, contention: 2, overloadAbove: 800, overload: 503, retryAfterS: 1 };
+/** The bench's degrading upstream (scenario 7). */
+export const DEFAULT_MODEL: DegradingModel = { capacity: 100, baseMs: 50, contention: 3, overloadAbove: 800, overload: 503, retryAfterS: 1 };
+
+/**
+ * A polite upstream in the same terms: contention 1 is a FIFO queue (n in flight take n/capacity
+ * times the base latency on average), and it never refuses.
+ */
+export const QUEUEING_MODEL: DegradingModel = { ...DEFAULT_MODEL, contention: 1, overloadAbove: Number.POSITIVE_INFINITY };
 
 export type Answer = { kind: 'ok'; ms: number } | { kind: 'refuse'; status: 429 | 503 } | { kind: 'hang' };
 

@@ -81,7 +81,7 @@ class Simulation {
   }
 }
 
-const degrading: DegradingModel = { ...DEFAULT_MODEL, capacity: 100, baseMs: 20, overloadAbove: 400 };
+const degrading: DegradingModel = { ...DEFAULT_MODEL, capacity: 100, baseMs: 20, contention: 2, overloadAbove: 400 };
 
 describe('AdaptiveLimit', () => {
   it('converges near the capacity of an upstream that slows down past it', () => {
