@@ -20,6 +20,9 @@
  *   TRIBUTARY_MAX_INBOUND_CONNECTIONS  client connections open at once; default 10000
  *   TRIBUTARY_DEBUG_TOKEN  callers sending it in `x-tributary-debug` get per-call Server-Timing
  *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
+ *   TRIBUTARY_SLOW_LOOP_MS  an event loop blocked longer than this is logged (one warn line a
+ *                     second at most, with the routes being served) and counted in
+ *                     `tributary.eventloop.blocked`; default 100, 0 turns it off
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
@@ -40,6 +43,8 @@ import { gracefulShutdown } from './node/shutdown.ts';
 import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
+import { watchSlowLoop } from './node/slow-loop.ts';
+import { ServedRoutes } from './routes/served-routes.ts';
 
 interface Settings {
   port: number;
@@ -50,6 +55,8 @@ interface Settings {
   limits: ServerLimits;
   /** Unset: derived from the plan (`defaultMaxInFlight`). */
   maxInFlight: number | undefined;
+  /** 0: not watched. */
+  slowLoopMs: number;
 }
 
 /** The process settings from the environment, or the first problem in words (no stack). */
@@ -60,10 +67,12 @@ function readSettings(env: NodeJS.ProcessEnv): Settings | string {
   if (typeof graceMs === 'string') return graceMs;
   const delayMs = milliseconds(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
   if (typeof delayMs === 'string') return delayMs;
+  const slowLoopMs = milliseconds(env, 'TRIBUTARY_SLOW_LOOP_MS', 100);
+  if (typeof slowLoopMs === 'string') return slowLoopMs;
   const limits = readServerLimits(env);
   if (typeof limits === 'string') return limits;
   try {
-    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, limits, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
+    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, limits, slowLoopMs, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
   } catch (error) {
     return (error as Error).message;
   }
@@ -112,6 +121,7 @@ async function main(): Promise<void> {
   // Aborted at the end of the shutdown grace period: what still runs is answered with 504.
   const cutoff = new AbortController();
   const maxInFlight = settings.maxInFlight ?? defaultMaxInFlight(plan);
+  const servedRoutes = settings.slowLoopMs > 0 ? new ServedRoutes() : undefined;
   const { app, engine } = createApp({
     plan,
     fetcher: transport.fetcher,
@@ -119,11 +129,23 @@ async function main(): Promise<void> {
     cutoff: cutoff.signal,
     maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
     admission: { maxInFlight },
+    ...(servedRoutes ? { servedRoutes } : {}),
     log: logger.fault,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });
   if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
+  const stopWatchingLoop = servedRoutes
+    ? watchSlowLoop({
+        thresholdMs: settings.slowLoopMs,
+        routes: () => servedRoutes.drain(),
+        log: logger.warn,
+        blocked: metrics.getMeter(INSTRUMENTATION_SCOPE).createCounter('tributary.eventloop.blocked', {
+          description: `Periods the event loop was blocked longer than TRIBUTARY_SLOW_LOOP_MS`,
+          unit: '{block}',
+        }),
+      })
+    : undefined;
 
   const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: serverOptions(settings.limits) }) as Server;
   const cannotListen = (error: NodeJS.ErrnoException): void => {
@@ -144,6 +166,7 @@ async function main(): Promise<void> {
     delayMs: settings.delayMs,
     cutoff,
     cleanup: async () => {
+      stopWatchingLoop?.();
       await transport.close();
       await telemetry.shutdown().catch((error: unknown) => logger.warn(`could not flush telemetry: ${(error as Error)?.message ?? error}`));
       await demo?.close();

@@ -59,7 +59,6 @@ export async function concurrency(ctx: Ctx): Promise<ScenarioResult> {
     await timed(`${gateway.url}/v1/par/1`);
     for (const v of DEGRADING_VARIANTS) for (let i = 0; i < (v === 'adaptive' ? 4 : 1); i++) await fanOut(ctx, gateway, 'deg', v);
     for (const v of POLITE_VARIANTS) for (let i = 0; i < (v === 'adaptive' ? 4 : 1); i++) await fanOut(ctx, gateway, 'pol', v);
-    await load({ url: `${gateway.url}/v1/steady/adaptive?ids=1,2,3`, connections: STEADY_CONNECTIONS, durationS: Math.max(2, s.warmupS) });
 
     for (let round = 1; round <= s.rounds; round++) {
       // Requests of the last load run may still be finishing in the gateway.
@@ -68,6 +67,15 @@ export async function concurrency(ctx: Ctx): Promise<ScenarioResult> {
       par.push(await timed(`${gateway.url}/v1/par/1`));
       for (const v of DEGRADING_VARIANTS) push(`deg/${v}`, await fanOut(ctx, gateway, 'deg', v));
       for (const v of POLITE_VARIANTS) push(`pol/${v}`, await fanOut(ctx, gateway, 'pol', v));
+      ctx.log(
+        `7 concurrency · round ${round}/${s.rounds}: seq ${Math.round(seq.at(-1) ?? 0)} ms, par ${Math.round(par.at(-1) ?? 0)} ms; degrading ` +
+          DEGRADING_VARIANTS.map((v) => `${variantLabel(v)} ${Math.round(shots.get(`deg/${v}`)?.at(-1)?.ms ?? 0)} ms`).join(', ') +
+          `; polite ${POLITE_VARIANTS.map((v) => `${variantLabel(v)} ${Math.round(shots.get(`pol/${v}`)?.at(-1)?.ms ?? 0)} ms`).join(', ')}`,
+      );
+    }
+    // Steady load last: what a load run leaves queued in the gateway must not slow the single requests above.
+    await load({ url: `${gateway.url}/v1/steady/adaptive?ids=1,2,3`, connections: STEADY_CONNECTIONS, durationS: Math.max(2, s.warmupS) });
+    for (let round = 1; round <= s.rounds; round++) {
       for (const v of STEADY_VARIANTS) {
         // The last run's requests may still be finishing at the upstream: start from an idle one.
         await idle(ctx.upstreams.degrading);
@@ -78,12 +86,7 @@ export async function concurrency(ctx: Ctx): Promise<ScenarioResult> {
         entry.rps.push(r.rps);
         steady.set(v, entry);
       }
-      ctx.log(
-        `7 concurrency · round ${round}/${s.rounds}: seq ${Math.round(seq.at(-1) ?? 0)} ms, par ${Math.round(par.at(-1) ?? 0)} ms; degrading ` +
-          DEGRADING_VARIANTS.map((v) => `${variantLabel(v)} ${Math.round(shots.get(`deg/${v}`)?.at(-1)?.ms ?? 0)} ms`).join(', ') +
-          `; polite ${POLITE_VARIANTS.map((v) => `${variantLabel(v)} ${Math.round(shots.get(`pol/${v}`)?.at(-1)?.ms ?? 0)} ms`).join(', ')}` +
-          `; steady p99 ${STEADY_VARIANTS.map((v) => `${v} ${Math.round(steady.get(v)?.p99.at(-1) ?? 0)} ms`).join(', ')}`,
-      );
+      ctx.log(`7 concurrency · steady round ${round}/${s.rounds}: p99 ${STEADY_VARIANTS.map((v) => `${v} ${Math.round(steady.get(v)?.p99.at(-1) ?? 0)} ms`).join(', ')}`);
     }
   } finally {
     await gateway.child.stop();
