@@ -1,38 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { compilePlan, ConfigError } from '../../src/services/plan/index.ts';
+import { refusalOf, upstreamOf } from './fixtures.ts';
 
-function plan(upstream: Record<string, unknown>) {
-  return compilePlan({
-    upstreams: { users: { baseUrl: 'http://127.0.0.1:4001', ...upstream } },
+/** The issues for an upstream `users` with these settings. */
+const refusal = (settings: Record<string, unknown>): string[] =>
+  refusalOf({
+    upstreams: { users: { baseUrl: 'http://users.test', ...settings } },
     endpoints: [{ path: '/x', calls: { a: { upstream: 'users', path: '/a' } } }],
   });
-}
-
-function refusal(upstream: Record<string, unknown>): string[] {
-  try {
-    plan(upstream);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('compilePlan: adaptive concurrency', () => {
   it('"maxConcurrency": "adaptive" gets the default bounds, and the pool is sized for the maximum', () => {
-    const users = plan({ maxConcurrency: 'adaptive' }).upstreams.get('users');
+    const users = upstreamOf({ maxConcurrency: 'adaptive' });
     expect(users?.adaptive).toEqual({ min: 4, max: 512, initial: 32 });
     expect(users?.maxConcurrency).toBe(512);
   });
 
   it('"adaptiveConcurrency" alone turns it on with its own bounds, defaults for the rest', () => {
-    const users = plan({ adaptiveConcurrency: { min: 2, max: 100 } }).upstreams.get('users');
+    const users = upstreamOf({ adaptiveConcurrency: { min: 2, max: 100 } });
     expect(users?.adaptive).toEqual({ min: 2, max: 100, initial: 32 });
   });
 
   it('a fixed limit stays fixed, 64 when unset', () => {
-    expect(plan({}).upstreams.get('users')).toMatchObject({ adaptive: undefined, maxConcurrency: 64 });
-    expect(plan({ maxConcurrency: 8 }).upstreams.get('users')).toMatchObject({ adaptive: undefined, maxConcurrency: 8 });
+    expect(upstreamOf({})).toMatchObject({ adaptive: undefined, maxConcurrency: 64 });
+    expect(upstreamOf({ maxConcurrency: 8 })).toMatchObject({ adaptive: undefined, maxConcurrency: 8 });
   });
 
   it('refuses a number in maxConcurrency next to adaptiveConcurrency, naming the upstream', () => {
