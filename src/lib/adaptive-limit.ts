@@ -17,11 +17,11 @@ export interface AdaptiveLimitOptions {
   initial: number;
   /** Measures each call's latency. Default: `performance.now()`. */
   clock?: Clock;
-  /** A window's median latency up to `tolerance` × the no-load baseline counts as no load. Default 1.1. */
+  /** A window's latency (its fastest tenth) up to `tolerance` × the no-load baseline counts as no load. Default 1.1. */
   tolerance?: number;
   /** A window with any overload multiplies the limit by this. Default 0.8. */
   backoff?: number;
-  /** The no-load baseline is the lowest window median of the last one to two of these periods, ms. Default 30 000. */
+  /** The no-load baseline is the lowest window latency of the last one to two of these periods, ms. Default 30 000. */
   baselineMs?: number;
   /** Told whenever the whole-number limit changes (the bulkhead follows it). */
   onChange?: (limit: number) => void;
@@ -33,8 +33,9 @@ export interface AdaptiveLimitOptions {
  * before the last change are left out, since they were admitted under the old limit and would
  * judge the new one by it. At the end of a window:
  * - if any call was an overload (timeout, 429, 503, reset), the limit is multiplied by `backoff`;
- * - otherwise, with `rtt` the window's median latency and `baseline` the lowest window median
- *   seen lately (the no-load latency), `gradient = tolerance × baseline / rtt`:
+ * - otherwise, with `rtt` the window's latency (its 10th percentile, see {@link fastTenth}) and
+ *   `baseline` the lowest such latency seen lately (the no-load latency),
+ *   `gradient = tolerance × baseline / rtt`:
  *   - gradient >= 1 (latency near the baseline): `limit += √limit`, but only when the window
  *     used at least half the limit, so an upstream that is barely used is not given a limit it
  *     never proved it can take;
@@ -63,7 +64,7 @@ export class AdaptiveLimit {
   #rtts: number[] = [];
   #overloads = 0;
   #peakInFlight = 0;
-  // The baseline: lowest window median of this period and of the one before.
+  // The baseline: lowest window latency of this period and of the one before.
   #baseline = Number.POSITIVE_INFINITY;
   #previousBaseline = Number.POSITIVE_INFINITY;
   #periodStart: number;
@@ -124,7 +125,7 @@ export class AdaptiveLimit {
     if (overloads > 0 || rtts.length === 0) {
       next = this.#estimate * this.#backoff;
     } else {
-      const rtt = median(rtts);
+      const rtt = fastTenth(rtts);
       const baseline = this.#observeBaseline(rtt);
       const gradient = (this.#tolerance * baseline) / rtt;
       if (gradient < 1) next = this.#estimate * Math.max(0.5, gradient);
@@ -139,7 +140,7 @@ export class AdaptiveLimit {
     }
   }
 
-  /** Keeps the lowest median of this period and the last, so a lasting change of pace is learnt within two periods. */
+  /** Keeps the lowest window latency of this period and the last, so a lasting change of pace is learnt within two periods. */
   #observeBaseline(rtt: number): number {
     const now = this.#clock();
     if (now - this.#periodStart >= this.#baselineMs) {
@@ -152,8 +153,12 @@ export class AdaptiveLimit {
   }
 }
 
-function median(values: number[]): number {
+/**
+ * The window's 10th-percentile latency. Not the median: a delay on our side (a busy event loop, a
+ * CPU-starved container) holds back some calls' completions and spares others, while an upstream
+ * that queues or contends slows every call, the fastest tenth too.
+ */
+function fastTenth(values: number[]): number {
   values.sort((a, b) => a - b);
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+  return values[Math.floor(values.length / 10)] as number;
 }

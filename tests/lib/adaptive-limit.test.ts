@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveLimit, type LimitSample } from '../../src/lib/adaptive-limit.ts';
 import { answerAt, DEFAULT_MODEL, type DegradingModel } from '../../bench/lib/degrading-model.ts';
+import { prng } from '../../bench/lib/prng.ts';
 
 /**
  * A simulated upstream in fake time: `clients` callers each send a call as soon as their last
@@ -21,6 +22,7 @@ class Simulation {
   #waiting = 0;
   overloads = 0;
   served = 0;
+  readonly #localDelay: () => number;
 
   model: DegradingModel;
 
@@ -28,7 +30,10 @@ class Simulation {
     model: DegradingModel,
     options: { min?: number; max?: number; initial: number; baselineMs?: number },
     clients: number,
+    /** Extra ms on our side for each call (a busy event loop delaying its completion). */
+    localDelay: () => number = () => 0,
   ) {
+    this.#localDelay = localDelay;
     this.model = model;
     this.limiter = new AdaptiveLimit({ min: options.min ?? 1, max: options.max ?? 1000, initial: options.initial, clock: () => this.now, ...(options.baselineMs ? { baselineMs: options.baselineMs } : {}) });
     this.#waiting = clients;
@@ -69,7 +74,7 @@ class Simulation {
       // A refusal comes back at once (1 ms); a hang ends at a 1 s per-try timeout.
       const end =
         answer.kind === 'ok'
-          ? { at: this.now + answer.ms, sample: 'ok' as const }
+          ? { at: this.now + answer.ms + this.#localDelay(), sample: 'ok' as const }
           : { at: this.now + (answer.kind === 'hang' ? 1000 : 1), sample: 'overload' as const };
       if (end.sample === 'ok') this.served++;
       else this.overloads++;
@@ -103,6 +108,14 @@ describe('AdaptiveLimit', () => {
     const settled = sim.run(5_000);
     expect(settled.perSecond).toBeGreaterThanOrEqual(0.95 * 5000);
     expect(settled.meanLimit).toBeLessThan(200);
+  });
+
+  it('is not misled when our side delays some calls (a busy event loop) while the upstream keeps up', () => {
+    const random = prng(7);
+    // Most calls' completions are held back 0-40 ms on our side, a few are not.
+    const sim = new Simulation(degrading, { initial: 10 }, 1000, () => (random() < 0.8 ? 40 * random() : 0));
+    sim.run(2_000);
+    expect(sim.run(5_000).meanLimit).toBeGreaterThanOrEqual(90);
   });
 
   it('backs off when the upstream starts refusing, and recovers when it stops', () => {
@@ -150,7 +163,7 @@ describe('AdaptiveLimit', () => {
     // The upstream is now twice as slow at every load: its no-load latency changed, not its capacity.
     sim.model = { ...degrading, baseMs: 40 };
     sim.run(4_000);
-    expect(sim.limiter.baselineMs).toBeGreaterThanOrEqual(40);
+    expect(sim.limiter.baselineMs).toBeGreaterThanOrEqual(39.9);
     expect(sim.run(4_000).meanLimit).toBeGreaterThanOrEqual(90);
   });
 
