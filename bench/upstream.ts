@@ -19,10 +19,17 @@
  *                         forgets every tag (counters and PRNG), optionally with a new seed.
  *                         No Retry-After is ever sent.
  *
- * Prints one JSON line with the five base URLs once every listener is up.
+ *   degrading             GET /items/<id>: the model of bench/lib/degrading-model.ts (DEGRADING.md),
+ *                         DEFAULT_MODEL: contention past 100 in flight, 503 with Retry-After past 800
+ *   queueing              the same model as a polite upstream (QUEUEING_MODEL: 100 at a time, the
+ *                         rest queue); both with /__stats and /__stats/reset
+ *
+ * Prints one JSON line with the base URLs once every listener is up.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_MODEL, QUEUEING_MODEL } from './lib/degrading-model.ts';
+import { degradingHandler } from './lib/degrading-upstream.ts';
 import { prng } from './lib/prng.ts';
 
 const capacity = Number(process.env.LIMITED_CAPACITY ?? 100);
@@ -150,6 +157,8 @@ const listeners = {
   recs: await listen(delayed('recs')),
   limited: await listen(limited),
   faulty: await listen(faulty),
+  degrading: await listen(degradingHandler(DEFAULT_MODEL).handle),
+  queueing: await listen(degradingHandler(QUEUEING_MODEL).handle),
 };
 console.log(JSON.stringify(Object.fromEntries(Object.entries(listeners).map(([k, v]) => [k, v.url]))));
 

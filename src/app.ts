@@ -10,6 +10,7 @@ import { registerEndpoints } from './routes/endpoints.ts';
 import { notFound, onError, requestId, type AppEnv, type FaultLog } from './routes/errors.ts';
 import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
 import { createAdmission, markAccepted, type AdmissionOptions } from './routes/admission.ts';
+import type { ServedRoutes } from './routes/served-routes.ts';
 
 /** What every app takes, whatever owns its engine. */
 interface CommonDeps {
@@ -42,6 +43,8 @@ interface CommonDeps {
    * (Workers, where the platform sheds). Node: `TRIBUTARY_MAX_IN_FLIGHT`, default `defaultMaxInFlight(plan)`.
    */
   admission?: AdmissionOptions;
+  /** Counts each endpoint's requests in flight by route (Node: named when the event loop was blocked). */
+  servedRoutes?: ServedRoutes;
 }
 
 /** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
@@ -110,6 +113,7 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
   registerHealth(app, deps.plan.endpoints.length, readiness);
+  if (deps.servedRoutes) for (const e of deps.plan.endpoints) app.on(e.method, e.path, deps.servedRoutes.track(e.id));
   // Before the endpoints' own handlers (and their body limit): a refusal reads nothing.
   if (deps.admission) {
     const admission = createAdmission(deps.admission);

@@ -22,6 +22,9 @@
  *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
  *   TRIBUTARY_PROCESSES  processes serving the port (node:cluster): a number, or `auto` (one per
  *                     core); default 1. Each upstream's bulkhead is divided between them.
+ *   TRIBUTARY_SLOW_LOOP_MS  an event loop blocked longer than this is logged (one warn line a
+ *                     second at most, with the routes being served) and counted in
+ *                     `tributary.eventloop.blocked`; default 100, 0 turns it off
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
@@ -43,6 +46,8 @@ import { guardConnections, readServerLimits, serverOptions, type ServerLimits } 
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
 import { isServingProcess, readProcesses, runPrimary } from './node/cluster.ts';
+import { watchSlowLoop } from './node/slow-loop.ts';
+import { ServedRoutes } from './routes/served-routes.ts';
 
 interface Settings {
   port: number;
@@ -55,6 +60,8 @@ interface Settings {
   maxInFlight: number | undefined;
   /** TRIBUTARY_PROCESSES: above 1, a primary forks that many serving processes. */
   processes: number;
+  /** 0: not watched. */
+  slowLoopMs: number;
 }
 
 /** The process settings from the environment, or the first problem in words (no stack). */
@@ -65,6 +72,8 @@ function readSettings(env: NodeJS.ProcessEnv): Settings | string {
   if (typeof graceMs === 'string') return graceMs;
   const delayMs = milliseconds(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
   if (typeof delayMs === 'string') return delayMs;
+  const slowLoopMs = milliseconds(env, 'TRIBUTARY_SLOW_LOOP_MS', 100);
+  if (typeof slowLoopMs === 'string') return slowLoopMs;
   const limits = readServerLimits(env);
   if (typeof limits === 'string') return limits;
   try {
@@ -77,6 +86,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings | string {
       log: logSettings(env),
       maxInFlight: readMaxInFlight(env),
       processes: readProcesses(env),
+      slowLoopMs,
     };
   } catch (error) {
     return (error as Error).message;
@@ -132,6 +142,7 @@ async function main(): Promise<void> {
   // Aborted at the end of the shutdown grace period: what still runs is answered with 504.
   const cutoff = new AbortController();
   const maxInFlight = settings.maxInFlight ?? defaultMaxInFlight(plan);
+  const servedRoutes = settings.slowLoopMs > 0 ? new ServedRoutes() : undefined;
   const { app, engine } = createApp({
     plan,
     fetcher: transport.fetcher,
@@ -141,11 +152,23 @@ async function main(): Promise<void> {
     cutoff: cutoff.signal,
     maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
     admission: { maxInFlight },
+    ...(servedRoutes ? { servedRoutes } : {}),
     log: logger.fault,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });
   if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
+  const stopWatchingLoop = servedRoutes
+    ? watchSlowLoop({
+        thresholdMs: settings.slowLoopMs,
+        routes: () => servedRoutes.drain(),
+        log: logger.warn,
+        blocked: metrics.getMeter(INSTRUMENTATION_SCOPE).createCounter('tributary.eventloop.blocked', {
+          description: `Periods the event loop was blocked longer than TRIBUTARY_SLOW_LOOP_MS`,
+          unit: '{block}',
+        }),
+      })
+    : undefined;
 
   const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: serverOptions(settings.limits) }) as Server;
   const cannotListen = (error: NodeJS.ErrnoException): void => {
@@ -166,6 +189,7 @@ async function main(): Promise<void> {
     delayMs: settings.delayMs,
     cutoff,
     cleanup: async () => {
+      stopWatchingLoop?.();
       await transport.close();
       await telemetry.shutdown().catch((error: unknown) => logger.warn(`could not flush telemetry: ${(error as Error)?.message ?? error}`));
       await demo?.close();

@@ -21,6 +21,10 @@ export interface UpstreamUrls {
   limited: string;
   /** Scenario 6's misbehaving upstreams (bench/upstream.ts). */
   faulty: string;
+  /** Scenario 7's upstream that degrades under overload (bench/lib/degrading-model.ts). */
+  degrading: string;
+  /** Scenario 7's polite upstream in the same model (it queues, never refuses). */
+  queueing: string;
 }
 
 export interface Contender {

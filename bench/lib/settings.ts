@@ -4,7 +4,8 @@
  *   BENCH_ROUNDS=n        rounds per scenario (default 3)
  *   BENCH_DURATION_S=s    length of every measured load run
  *   BENCH_WARMUP_S=s      unmeasured load per contender before a scenario's first round (default 3)
- *   BENCH_SCENARIOS=1,3   run only these scenarios (1-7; default all)
+ *   BENCH_SCENARIOS=1,3   run only these scenarios (1-8; default all)
+ *   BENCH_SEQ_SCALE=x     scenario 8: the articles' 2 s and 3 s calls scaled by x (default 0.1, quick 0.05)
  *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
  *   BENCH_OUT=dir         where latest.{json,md,svg} go (default bench/results)
  */
@@ -29,12 +30,14 @@ export interface Settings {
   limitedMs: number;
   /** Scenario 6: client calls per contender and case (success rates, upstream requests per call, p99). */
   resilienceCalls: number;
+  /** Scenario 8: the factor applied to the articles' 2 s and 3 s calls. */
+  seqScale: number;
   scenarios: Set<number>;
   outDir: string;
 }
 
 /** Every scenario, in the order they run. */
-export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
+export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
@@ -55,6 +58,7 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     limitedCapacity: 100,
     limitedMs: 20,
     resilienceCalls: Math.round(positive(env.BENCH_RESILIENCE_CALLS, quick ? 300 : 2000)),
+    seqScale: Math.min(1, positive(env.BENCH_SEQ_SCALE, quick ? 0.05 : 0.1)),
     scenarios,
     outDir: resolve(env.BENCH_OUT ?? resolve(benchDir, 'results')),
   };

@@ -1,4 +1,5 @@
 export * from './abort.ts';
+export * from './adaptive-limit.ts';
 export * from './backoff.ts';
 export * from './circuit-breaker.ts';
 export * from './clock.ts';

@@ -67,13 +67,14 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
         span.end(spanTime(ended));
       };
     },
-    wait(semaphore: SemaphoreKind, report: WaitReport) {
+    wait(semaphore: SemaphoreKind, report: WaitReport, limit?: number) {
       const labels = { 'tributary.semaphore': semaphore, ...upstream };
       if (metered) {
         telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'http.route': call.route, 'tributary.wait.outcome': report.outcome });
       }
       if (spans) {
-        recordWait(tracer, call.parent, report.startedAt, report.waitMs, { ...labels, ...item, 'tributary.wait.outcome': report.outcome });
+        const attributes = { ...labels, ...item, 'tributary.wait.outcome': report.outcome, ...(limit === undefined ? {} : { 'tributary.semaphore.limit': limit }) };
+        recordWait(tracer, call.parent, report.startedAt, report.waitMs, attributes);
       }
     },
     backoff(ctx, startedAt, ms) {

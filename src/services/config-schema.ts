@@ -102,13 +102,29 @@ function falseOr<T extends ZodType>(settings: T, what: string) {
   });
 }
 
+/** Bounds of an adaptive bulkhead limit (src/lib/adaptive-limit.ts). */
+export const adaptiveConcurrencySchema = z.strictObject({
+  /** The limit never goes below this. */
+  min: z.number().int().positive().default(4),
+  /** Nor above this; also what the connection pool is sized for. */
+  max: z.number().int().positive().default(512),
+  /** Where it starts (Node: once per process; Workers: on every request). */
+  initial: z.number().int().positive().default(32),
+});
+
 export const upstreamSchema = z.strictObject({
   /** http(s) origin, optionally with a base path. `${ENV}` is substituted at start-up. */
   baseUrl: z.string().min(1),
   /** Per-try timeout, ms. */
   timeoutMs: z.number().int().positive().default(1000),
-  /** Bulkhead: calls in flight to this upstream from the whole process. */
-  maxConcurrency: z.number().int().positive().default(64),
+  /**
+   * Bulkhead: calls in flight to this upstream from the whole process (Workers: from one
+   * request). Default 64. `"adaptive"`: a limit that follows measured latency and overloads,
+   * with the bounds of `adaptiveConcurrency` (or their defaults).
+   */
+  maxConcurrency: z.union([z.number().int().positive(), z.literal('adaptive')]).optional().meta({ default: 64 }),
+  /** Turns on the adaptive limit with these bounds (instead of a number in `maxConcurrency`). */
+  adaptiveConcurrency: adaptiveConcurrencySchema.optional(),
   /** Calls allowed to wait for the bulkhead; more are rejected with code `rejected`. */
   maxQueue: z.number().int().nonnegative().default(1000),
   /** Longest wait for a bulkhead slot before `rejected`. Default: bounded by the deadline only. */

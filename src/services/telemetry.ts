@@ -198,7 +198,7 @@ export function redactUrl(href: string): string {
 /** What the upstream gauges read: a name, a semaphore's counts, and the breaker's state if there is one. */
 export interface BulkheadView {
   upstream: { name: string };
-  bulkhead: { running: number; waiting: number };
+  bulkhead: { running: number; waiting: number; limit: number };
   health?: { breaker?: { state: 'closed' | 'open' | 'half-open' } | undefined };
 }
 
@@ -206,8 +206,8 @@ export interface BulkheadView {
 const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
- * In-flight and queued gauges per upstream, read from the process-wide bulkheads, and each
- * breaker's state. Register once per process (Node); on Workers bulkheads live for one request,
+ * In-flight, queued and limit gauges per upstream, read from the process-wide bulkheads, and
+ * each breaker's state. Register once per process (Node); on Workers bulkheads live for one request,
  * so there is nothing to watch.
  */
 export function observeBulkheads(clients: Iterable<BulkheadView>, meter: Meter): void {
@@ -224,16 +224,21 @@ export function observeBulkheads(clients: Iterable<BulkheadView>, meter: Meter):
     description: "Each upstream's circuit breaker: 0 closed, 1 half-open, 2 open",
     unit: '{state}',
   });
+  const limit = meter.createObservableGauge('tributary.upstream.limit', {
+    description: "Each upstream's bulkhead limit now: fixed, or where its adaptive limit has moved it",
+    unit: '{call}',
+  });
   meter.addBatchObservableCallback(
     (result) => {
       for (const c of list) {
         const labels = { 'upstream.name': c.upstream.name };
         result.observe(inFlight, c.bulkhead.running, labels);
         result.observe(queued, c.bulkhead.waiting, labels);
+        result.observe(limit, c.bulkhead.limit, labels);
         const breaker = c.health?.breaker;
         if (breaker) result.observe(breakerState, BREAKER_STATE[breaker.state], labels);
       }
     },
-    [inFlight, queued, breakerState],
+    [inFlight, queued, limit, breakerState],
   );
 }

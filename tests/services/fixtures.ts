@@ -1,5 +1,5 @@
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { compilePlan, type CompiledEndpoint, type CompiledUpstream, type Plan } from '../../src/services/plan/index.ts';
+import { compilePlan, ConfigError, type CompiledEndpoint, type CompiledUpstream, type Plan } from '../../src/services/plan/index.ts';
 
 /** Compiles a config for a test; a refusal fails the test with the compiler's message. */
 export function planOf(config: TributaryConfigInput, env: Record<string, string> = {}): Plan {
@@ -20,4 +20,15 @@ export function upstreamOf(settings: Partial<Record<string, unknown>> = {}): Com
     endpoints: [{ path: '/x', calls: { a: { upstream: 'users', path: '/a' } } }],
   });
   return plan.upstreams.get('users') as CompiledUpstream;
+}
+
+/** The compiler's issues for `raw`; throws if it compiled, or if it failed with anything but a ConfigError. */
+export function refusalOf(raw: unknown, env: Record<string, string> = {}): string[] {
+  try {
+    compilePlan(raw, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected the config to be refused');
 }

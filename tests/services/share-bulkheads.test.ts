@@ -5,6 +5,7 @@ const plan = compilePlan({
   upstreams: {
     big: { baseUrl: 'http://big.test', maxConcurrency: 50 },
     small: { baseUrl: 'http://small.test', maxConcurrency: 3 },
+    adaptive: { baseUrl: 'http://adaptive.test', adaptiveConcurrency: { min: 4, max: 100, initial: 32 } },
   },
   endpoints: [{ path: '/v1/x', calls: { a: { upstream: 'big', path: '/a' }, b: { upstream: 'small', path: '/b' } } }],
 });
@@ -14,6 +15,10 @@ describe('shareBulkheads', () => {
     const shared = shareBulkheads(plan, 4);
     expect(shared.upstreams.get('big')?.maxConcurrency).toBe(12);
     expect(shared.upstreams.get('small')?.maxConcurrency).toBe(1);
+  });
+
+  it("divides an adaptive limit's bounds and start the same way", () => {
+    expect(shareBulkheads(plan, 4).upstreams.get('adaptive')?.adaptive).toEqual({ min: 1, max: 25, initial: 8 });
   });
 
   it('points the calls at the shared upstreams, and leaves the plan it was given unchanged', () => {

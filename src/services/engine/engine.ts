@@ -1,4 +1,5 @@
 import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { AdaptiveLimit } from '../../lib/adaptive-limit.ts';
 import { Deadline } from '../../lib/deadline.ts';
 import { abortReason, cancelled } from '../../lib/errors.ts';
 import { monotonic, type Clock } from '../../lib/clock.ts';
@@ -9,7 +10,7 @@ import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
 import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
 import type { TemplateContext } from '../template.ts';
-import { createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
+import { createAdaptiveLimit, createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
 import { buildCallStack } from '../upstream/stack.ts';
 import type { CallFn, Fetcher } from '../upstream/types.ts';
 import { runCall, type CallState, type RunState } from './call-runner.ts';
@@ -22,6 +23,8 @@ export interface UpstreamRuntime {
   upstream: CompiledUpstream;
   bulkhead: Semaphore;
   health: UpstreamHealth;
+  /** Moves the bulkhead's limit, when the upstream's is adaptive. */
+  limiter: AdaptiveLimit | undefined;
 }
 
 /**
@@ -58,10 +61,11 @@ export class Engine {
           telemetry.breakerTransitions.add(1, { 'upstream.name': upstream, 'tributary.breaker.state': to, 'tributary.breaker.from': from }),
       });
     this.upstreams = new Map(
-      [...plan.upstreams].map(([name, upstream]) => [
-        name,
-        { upstream, bulkhead: createBulkhead(upstream, this.#clock), health: health.get(name) ?? noHealth },
-      ]),
+      [...plan.upstreams].map(([name, upstream]) => {
+        const bulkhead = createBulkhead(upstream, this.#clock);
+        const limiter = createAdaptiveLimit(upstream, bulkhead, this.#clock);
+        return [name, { upstream, bulkhead, limiter, health: health.get(name) ?? noHealth }];
+      }),
     );
     this.#listeners = telemetry.metrics ? [upstreamMetrics(telemetry)] : [];
     this.#connections = options.maxConnections === undefined
@@ -164,6 +168,7 @@ export class Engine {
         health: runtime.health,
         clock: this.#clock,
         connections: this.#connections,
+        limiter: runtime.limiter,
       });
       this.#stacks.set(call, stack);
     }

@@ -40,7 +40,10 @@ export interface CompiledUpstream {
   address: string;
   port: number;
   timeoutMs: number;
+  /** The most calls in flight: the fixed limit, or an adaptive limit's `max`. */
   maxConcurrency: number;
+  /** Set when the limit is adaptive: it starts at `initial` and moves between `min` and `max`. */
+  adaptive: { min: number; max: number; initial: number } | undefined;
   maxQueue: number;
   maxQueueWaitMs: number | undefined;
   /** Lower-cased names, environment already substituted. */

@@ -1,4 +1,4 @@
-import type { UpstreamConfig } from '../config-schema.ts';
+import { adaptiveConcurrencySchema, type UpstreamConfig } from '../config-schema.ts';
 import { compileUpstreamResilience } from './resilience.ts';
 import type { CompiledUpstream, Env } from './types.ts';
 
@@ -19,6 +19,7 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
     if (resolved !== undefined) headers[header.toLowerCase()] = resolved;
   }
   const circuitBreaker = compileUpstreamResilience(upstream, where, issues);
+  const adaptive = compileConcurrency(upstream, where, issues);
   if (baseUrl === undefined) return undefined;
   let url: URL;
   try {
@@ -43,7 +44,8 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
     address: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
     port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
     timeoutMs: upstream.timeoutMs,
-    maxConcurrency: upstream.maxConcurrency,
+    maxConcurrency: adaptive?.max ?? (typeof upstream.maxConcurrency === 'number' ? upstream.maxConcurrency : DEFAULT_MAX_CONCURRENCY),
+    adaptive,
     maxQueue: upstream.maxQueue,
     maxQueueWaitMs: upstream.maxQueueWaitMs,
     headers,
@@ -53,6 +55,32 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
     circuitBreaker,
     retryBudget: undefined,
   };
+}
+
+/** An upstream's bulkhead when its config says nothing. */
+export const DEFAULT_MAX_CONCURRENCY = 64;
+
+/**
+ * The bounds of an adaptive limit (`"maxConcurrency": "adaptive"` or `adaptiveConcurrency`), or
+ * undefined for a fixed one. A number in `maxConcurrency` next to `adaptiveConcurrency` is a
+ * contradiction, reported rather than guessed.
+ *
+ * @example
+ * compileConcurrency({ ...upstream, maxConcurrency: 'adaptive' }, 'upstream "users"', issues); // { min: 4, max: 512, initial: 32 }
+ */
+export function compileConcurrency(upstream: UpstreamConfig, where: string, issues: string[]): CompiledUpstream['adaptive'] {
+  const bounds = upstream.adaptiveConcurrency;
+  if (typeof upstream.maxConcurrency === 'number' && bounds) {
+    issues.push(`${where}: "maxConcurrency": ${upstream.maxConcurrency} and "adaptiveConcurrency" contradict each other; keep one (or say "maxConcurrency": "adaptive")`);
+    return undefined;
+  }
+  if (upstream.maxConcurrency !== 'adaptive' && !bounds) return undefined;
+  const { min, max, initial } = bounds ?? adaptiveConcurrencySchema.parse({});
+  if (!(min <= initial && initial <= max)) {
+    issues.push(`${where}, field "adaptiveConcurrency": needs min <= initial <= max, got min ${min}, initial ${initial}, max ${max}`);
+    return undefined;
+  }
+  return { min, max, initial };
 }
 
 /**

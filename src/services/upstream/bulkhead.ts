@@ -20,7 +20,7 @@ export function bulkheadLayer(bulkhead: Semaphore, upstream: string, kind: Semap
       } else {
         const onWait = (report: WaitReport): void => {
           waitMs = report.waitMs;
-          ctx.observer.wait(kind, report);
+          ctx.observer.wait(kind, report, bulkhead.limit);
         };
         try {
           release = await bulkhead.acquire(ctx.signal, onWait);

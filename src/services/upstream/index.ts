@@ -1,5 +1,5 @@
 export { buildCallStack, compose } from './stack.ts';
-export { createBulkhead, createUpstreamHealth, type HealthByUpstream, type UpstreamHealth } from './runtime.ts';
+export { createAdaptiveLimit, createBulkhead, createUpstreamHealth, type HealthByUpstream, type UpstreamHealth } from './runtime.ts';
 export { MIN_CALL_BUDGET_MS } from './classify.ts';
 export {
   silentObserver,

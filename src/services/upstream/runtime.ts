@@ -1,3 +1,4 @@
+import { AdaptiveLimit } from '../../lib/adaptive-limit.ts';
 import { CircuitBreaker, type BreakerState } from '../../lib/circuit-breaker.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { LatencyWindow } from '../../lib/latency-window.ts';
@@ -59,13 +60,25 @@ export function createUpstreamHealth(plan: Plan, options: HealthOptions): Health
   return health;
 }
 
-/** The upstream's bulkhead: a FIFO semaphore with a bounded queue and wait. */
+/** The upstream's bulkhead: a FIFO semaphore with a bounded queue and wait. An adaptive one starts at `initial`. */
 export function createBulkhead(upstream: CompiledUpstream, clock: Clock): Semaphore {
   return new Semaphore({
-    limit: upstream.maxConcurrency,
+    limit: upstream.adaptive?.initial ?? upstream.maxConcurrency,
     maxQueue: upstream.maxQueue,
     ...(upstream.maxQueueWaitMs === undefined ? {} : { maxWaitMs: upstream.maxQueueWaitMs }),
     name: `upstream ${upstream.name}`,
     clock,
   });
+}
+
+/**
+ * The limit that moves the bulkhead's, for an upstream with an adaptive limit; undefined
+ * otherwise. It lives as long as the bulkhead: the process on Node, one request on Workers.
+ *
+ * @example
+ * const limiter = createAdaptiveLimit(upstream, bulkhead, monotonic); // bulkhead.limit now follows limiter.limit
+ */
+export function createAdaptiveLimit(upstream: CompiledUpstream, bulkhead: Semaphore, clock: Clock): AdaptiveLimit | undefined {
+  if (!upstream.adaptive) return undefined;
+  return new AdaptiveLimit({ ...upstream.adaptive, clock, onChange: (limit) => (bulkhead.limit = limit) });
 }

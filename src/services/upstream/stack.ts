@@ -1,6 +1,8 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { Semaphore } from '../../lib/semaphore.ts';
 import type { CompiledCall } from '../plan/types.ts';
+import type { AdaptiveLimit } from '../../lib/adaptive-limit.ts';
+import { adaptiveLimitLayer } from './adaptive-limit.ts';
 import { attempt } from './attempt.ts';
 import { breakerLayer } from './circuit-breaker.ts';
 import { bulkheadLayer } from './bulkhead.ts';
@@ -18,12 +20,14 @@ export interface StackDeps {
   clock: Clock;
   /** Caps the connections one request has open at once, across upstreams (Workers: 6). */
   connections?: Semaphore | undefined;
+  /** The upstream's adaptive limit, when it has one: it moves `bulkhead.limit`. */
+  limiter?: AdaptiveLimit | undefined;
 }
 
 /**
  * The call path of one call, built once (DESIGN.md section 4, outermost first): deadline clamp,
  * retry or hedge, circuit breaker, bulkhead, the request's connection cap where there is one,
- * per-try timeout, the attempt. A policy the call
+ * the adaptive limit's measurement where there is one, per-try timeout, the attempt. A policy the call
  * does not use is not in the stack at all, so it costs nothing per request.
  *
  * @example
@@ -45,6 +49,8 @@ export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
   layers.push(bulkheadLayer(deps.bulkhead, name));
   // Before the per-try timer: a wait for a connection is a visible wait, not lost timeout.
   if (deps.connections) layers.push(bulkheadLayer(deps.connections, name, 'connections'));
+  // Inside every wait: it measures the upstream, not the queue.
+  if (deps.limiter) layers.push(adaptiveLimitLayer(deps.limiter, deps.bulkhead));
   layers.push(perTryTimeout(call.timeoutMs));
   return compose(layers, attempt(call, deps.fetcher));
 }

@@ -90,9 +90,10 @@ export interface CallObserver {
   attempt(ctx: CallContext, headers: Record<string, string>): (result: CallResult) => void;
   /**
    * The call waited for a slot: the request's fan-out limit, the upstream's bulkhead, or the
-   * cap on one request's open connections (Workers).
+   * cap on one request's open connections (Workers). `limit` is the semaphore's limit when the
+   * wait ended (an adaptive bulkhead's moves), so a trace shows why the call waited.
    */
-  wait(semaphore: SemaphoreKind, report: WaitReport): void;
+  wait(semaphore: SemaphoreKind, report: WaitReport, limit?: number): void;
   /** The retry layer sleeps `ms` before the next attempt. */
   backoff(ctx: CallContext, startedAt: number, ms: number): void;
   /** A retry or hedge was not sent because the upstream's retry budget is spent. */
