@@ -17,7 +17,7 @@ export interface DenoHttpServer {
 
 export interface DenoApi {
   serve(
-    options: { port: number; hostname: string; onListen?: (address: { port: number; hostname: string }) => void; signal?: AbortSignal },
+    options: { port: number; hostname: string; onListen?: (address: { port: number; hostname: string }) => void },
     handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,
   ): DenoHttpServer;
   env: { toObject(): Record<string, string> };

@@ -4,18 +4,18 @@ import { deno } from './deno-api.ts';
 /**
  * Serves a handler with `Deno.serve`. In flight counts a request until its response has been
  * sent (`info.completed`), so a streamed answer counts to its end. `stop()` is Deno's own
- * graceful `shutdown()`. Deno cannot cut connections from outside: `closeAll()` aborts the
- * server's signal, and the process exiting closes what is left.
+ * graceful `shutdown()`. Deno has no way to cut the open connections of a server (aborting its
+ * `signal` during a shutdown throws an uncaught BadResource in Deno 2.9): `closeAll()` does
+ * nothing, and the process exiting closes what is left.
  *
  * @example
  * const server = await listenDeno((request) => app.fetch(request), { port: 8787, hostname: '127.0.0.1' });
  */
 export const listenDeno: Listen = async (handler, { port, hostname }) => {
   let inFlight = 0;
-  const abort = new AbortController();
   // Deno.serve throws at once (AddrInUse, PermissionDenied) when it cannot listen. An onListen
   // of our own keeps it from printing its own "Listening on" line: the entry logs in JSON.
-  const server = deno().serve({ port, hostname, signal: abort.signal, onListen: () => {} }, (request, info) => {
+  const server = deno().serve({ port, hostname, onListen: () => {} }, (request, info) => {
     inFlight++;
     info.completed.then(
       () => inFlight--,
@@ -27,6 +27,6 @@ export const listenDeno: Listen = async (handler, { port, hostname }) => {
     port: server.addr.port,
     inFlight: () => inFlight,
     stop: () => server.shutdown(),
-    closeAll: () => abort.abort(),
+    closeAll: () => {},
   };
 };
