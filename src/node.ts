@@ -28,9 +28,8 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
 import { createReadiness } from './routes/health.ts';
-import { defaultMaxInFlight, readMaxInFlight } from './routes/admission.ts';
+import { defaultMaxInFlight } from './routes/admission.ts';
 import { compilePlan, ConfigError, type Plan } from './services/plan/index.ts';
-import { logSettings, type LogSettings } from './services/logging.ts';
 import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
@@ -40,40 +39,19 @@ import { gracefulShutdown } from './node/shutdown.ts';
 import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
+import { announce } from './serve/run-gateway.ts';
+import { readEntrySettings, type EntrySettings } from './serve/settings.ts';
 
-interface Settings {
-  port: number;
-  host: string;
-  graceMs: number;
-  delayMs: number;
-  log: LogSettings;
+interface Settings extends EntrySettings {
   limits: ServerLimits;
-  /** Unset: derived from the plan (`defaultMaxInFlight`). */
-  maxInFlight: number | undefined;
 }
 
-/** The process settings from the environment, or the first problem in words (no stack). */
+/** The process settings from the environment (those every entry shares, and Node's server limits), or the first problem in words (no stack). */
 function readSettings(env: NodeJS.ProcessEnv): Settings | string {
-  const port = env.PORT === undefined ? 8787 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return `PORT must be a port number, got "${env.PORT}"`;
-  const graceMs = milliseconds(env, 'TRIBUTARY_GRACE_MS', 10_000);
-  if (typeof graceMs === 'string') return graceMs;
-  const delayMs = milliseconds(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
-  if (typeof delayMs === 'string') return delayMs;
+  const shared = readEntrySettings(env);
+  if (typeof shared === 'string') return shared;
   const limits = readServerLimits(env);
-  if (typeof limits === 'string') return limits;
-  try {
-    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, limits, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number | string {
-  const text = env[name];
-  if (text === undefined || text.trim() === '') return fallback;
-  const value = Number(text);
-  return Number.isSafeInteger(value) && value >= 0 ? value : `${name} must be a whole number of milliseconds, got "${text}"`;
+  return typeof limits === 'string' ? limits : { ...shared, limits };
 }
 
 async function main(): Promise<void> {
@@ -157,13 +135,7 @@ async function main(): Promise<void> {
   // Announced only once the signal handlers are in place: a process manager may signal as soon as it reads this.
   const base = `http://${host}:${(server.address() as AddressInfo).port}`;
   logger.info(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
-  logger.info(`at most ${maxInFlight} endpoint requests in flight; more are answered 503 at once (TRIBUTARY_MAX_IN_FLIGHT)`);
-  if (demo) {
-    logger.info('demo upstreams are running in this process; try:');
-    logger.info(`  curl -i ${base}/v1/dashboard/42`);
-    logger.info(`  curl -i '${base}/v1/items?ids=1,2,3'`);
-    logger.info(`  curl -i ${base}/v1/users/42/with-manager`);
-  }
+  announce(logger, base, maxInFlight, demo !== undefined);
 }
 
 await main();

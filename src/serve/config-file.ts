@@ -34,8 +34,9 @@ export async function loadConfigAt(url: URL, readText: ReadText): Promise<unknow
     try {
       text = await readText(url);
     } catch (error) {
-      const { code, name } = error as { code?: string; name?: string };
-      throw new ConfigError([`cannot read ${file}: ${code ?? name ?? String(error)}`]);
+      // Node and Bun: a code (ENOENT). Deno's permission error has none: its message says which flag.
+      const { code, message } = error as { code?: string; message?: string };
+      throw new ConfigError([`cannot read ${file}: ${code ?? message ?? String(error)}`]);
     }
     try {
       return JSON.parse(text) as unknown;

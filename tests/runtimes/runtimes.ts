@@ -1,14 +1,13 @@
 /**
- * Deno and Bun as the tests run them: the binaries npm installed (devDependencies), Deno with the
- * permissions of `deno task start` (read from deno.json, so the tests check what users run).
- * Node-side helpers: the processes are started from vitest, which runs in Node.
+ * Deno and Bun as the tests run them (bench/lib/runtimes.ts: the binaries npm installed, Deno with
+ * the permissions of `deno task start`). Node-side helpers: vitest runs in Node.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot, startProcess, type NodeProcess } from '../integration/node-process.ts';
+import { existsSync } from 'node:fs';
+import { runtimeCommand, type OtherRuntime } from '../../bench/lib/runtimes.ts';
+import { startProcess, type NodeProcess } from '../integration/node-process.ts';
 
-export type RuntimeName = 'deno' | 'bun';
+export type RuntimeName = OtherRuntime;
 
 export interface Runtime {
   name: RuntimeName;
@@ -19,16 +18,9 @@ export interface Runtime {
   args(script: string): string[];
 }
 
-/** `deno task start`'s flags: everything between `run` and the script. */
-export function denoStartFlags(): string[] {
-  const config = JSON.parse(readFileSync(join(repoRoot, 'deno.json'), 'utf8')) as { tasks: { start: { command: string } } };
-  const words = config.tasks.start.command.trim().split(/\s+/);
-  return words.slice(words.indexOf('run') + 1, -1);
-}
-
 export const RUNTIMES: Record<RuntimeName, Runtime> = {
-  deno: { name: 'deno', label: 'Deno', bin: join(repoRoot, 'node_modules/.bin/deno'), args: (script) => ['run', ...denoStartFlags(), script] },
-  bun: { name: 'bun', label: 'Bun', bin: join(repoRoot, 'node_modules/.bin/bun'), args: (script) => [script] },
+  deno: { name: 'deno', label: 'Deno', bin: runtimeCommand('deno', '').command, args: (script) => runtimeCommand('deno', script).args },
+  bun: { name: 'bun', label: 'Bun', bin: runtimeCommand('bun', '').command, args: (script) => runtimeCommand('bun', script).args },
 };
 
 /**
