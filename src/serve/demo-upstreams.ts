@@ -4,6 +4,9 @@ import type { FetchHandler, Listen, Listening } from './listen.ts';
 /** How many item requests the demo catalog serves at once; the rest wait in its queue. */
 export const DEMO_CATALOG_CAPACITY = 20;
 
+/** A port per demo upstream. */
+export type DemoUrlPorts = Record<keyof DemoUrls, number>;
+
 export interface WebDemoUpstreams {
   urls: DemoUrls;
   /** Most catalog requests the catalog was serving at one time. */
@@ -80,20 +83,21 @@ export function demoHandlers(): { handlers: Record<keyof DemoUrls, FetchHandler>
 }
 
 /** Every demo upstream answers a health check, as a real service would. */
-const withHealth =
+export const withHealth =
   (handler: FetchHandler): FetchHandler =>
   (request) =>
     new URL(request.url).pathname === '/healthz' ? json(200, { status: 'ok' }) : handler(request);
 
 /**
- * Starts the demo upstreams on loopback ports chosen by the OS, with the entry's own server.
- * If one cannot start, the ones already started are closed and the error is thrown.
+ * Starts the demo upstreams on loopback, with the entry's own server, on the `ports` given (the
+ * examples expect 4001–4004) or on ports the OS chooses. If one cannot start, the ones already
+ * started are closed and the listen error (EADDRINUSE, with its port) is thrown.
  *
  * @example
  * const demo = await startWebDemoUpstreams(listenDeno);
  * const plan = compilePlan(demoConfig(demo.urls), env);
  */
-export async function startWebDemoUpstreams(listen: Listen): Promise<WebDemoUpstreams> {
+export async function startWebDemoUpstreams(listen: Listen, ports: Partial<DemoUrlPorts> = {}): Promise<WebDemoUpstreams> {
   const { handlers, catalogPeak } = demoHandlers();
   const started: Listening[] = [];
   const close = async (): Promise<void> => {
@@ -103,7 +107,7 @@ export async function startWebDemoUpstreams(listen: Listen): Promise<WebDemoUpst
   const urls: Partial<DemoUrls> = {};
   try {
     for (const name of ['users', 'orders', 'recs', 'catalog'] as const) {
-      const server = await listen(withHealth(handlers[name]), { port: 0, hostname: '127.0.0.1' });
+      const server = await listen(withHealth(handlers[name]), { port: ports[name] ?? 0, hostname: '127.0.0.1' });
       started.push(server);
       urls[name] = `http://127.0.0.1:${server.port}`;
     }
