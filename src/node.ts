@@ -118,8 +118,7 @@ async function main(): Promise<void> {
     server,
     readiness,
     logger,
-    graceMs: settings.graceMs,
-    delayMs: settings.delayMs,
+    ...settings.shutdown,
     cutoff,
     cleanup: async () => {
       await transport.close();

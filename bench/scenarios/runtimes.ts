@@ -6,13 +6,19 @@
 import { startContender, type Contender, type TributaryRuntime } from '../lib/contenders.ts';
 import { stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
-import type { Chart, Row, ScenarioResult, Table } from '../lib/result.ts';
+import type { Chart, Kind, Row, ScenarioResult, Table } from '../lib/result.ts';
 import { figure, ratio, type Figure } from '../lib/stats.ts';
 
 const RUNTIMES: readonly TributaryRuntime[] = ['node', 'deno', 'bun'];
 const DELAYS = [0, 20];
 const CONNECTIONS = 50;
 const LIGHT_CONNECTIONS = 10;
+
+/** The table's columns: key, label, kind. */
+const COLUMNS: [string, string, Kind][] = [
+  ['rps', 'req/s', 'rps'], ['cpu', 'CPU ms/req', 'cpu'], ['p99', 'p99 ms', 'ms'], ['light', 'light p50 ms', 'ms'],
+  ['rpsx', 'req/s ÷ Node', 'ratio'], ['cpux', 'CPU/req ÷ Node', 'ratio'], ['lightx', 'light p50 ÷ Node', 'ratio'], ['failed', 'failed', 'count'],
+];
 
 interface Runs {
   heavy: LoadResult[];
@@ -76,16 +82,7 @@ export async function runtimes(ctx: Ctx): Promise<ScenarioResult> {
     }));
     tables.push({
       caption: `Upstreams at ${delayMs} ms: ${CONNECTIONS} connections (req/s, CPU, p99), ${LIGHT_CONNECTIONS} connections (light-load p50)`,
-      columns: [
-        { key: 'rps', label: 'req/s', kind: 'rps' },
-        { key: 'cpu', label: 'CPU ms/req', kind: 'cpu' },
-        { key: 'p99', label: 'p99 ms', kind: 'ms' },
-        { key: 'light', label: 'light p50 ms', kind: 'ms' },
-        { key: 'rpsx', label: 'req/s ÷ Node', kind: 'ratio' },
-        { key: 'cpux', label: 'CPU/req ÷ Node', kind: 'ratio' },
-        { key: 'lightx', label: 'light p50 ÷ Node', kind: 'ratio' },
-        { key: 'failed', label: 'failed', kind: 'count' },
-      ],
+      columns: COLUMNS.map(([key, label, kind]) => ({ key, label, kind })),
       rows,
     });
     for (const rt of ['deno', 'bun'] as const) {
@@ -107,11 +104,7 @@ export async function runtimes(ctx: Ctx): Promise<ScenarioResult> {
       `undici Agent), src/deno.ts (Deno.serve, Deno's fetch; deno.json's permissions) and src/bun.ts (Bun.serve, Bun's ` +
       `fetch), with the access log off on all three. Requests/s and CPU per request (user + system of the runtime's ` +
       `process) at ${CONNECTIONS} connections, and p50 at ${LIGHT_CONNECTIONS} connections, each as a per-round ratio to Node.`,
-    status: 'ok',
-    tables,
-    summary,
-    notes: [],
-    chart,
+    status: 'ok', tables, summary, notes: [], chart,
     seconds: (performance.now() - t0) / 1000,
   };
 }

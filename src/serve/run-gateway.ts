@@ -99,13 +99,7 @@ export async function runGateway(runtime: EntryRuntime): Promise<void> {
     const { code, name, message } = error as { code?: string; name?: string; message?: string };
     return fail(`cannot listen on ${host}:${port}: ${code ?? name ?? message}`);
   }
-  const shutdown = drainOnSignal({
-    server,
-    readiness,
-    logger,
-    graceMs: settings.graceMs,
-    delayMs: settings.delayMs,
-    cutoff,
+  const shutdown = drainOnSignal({ server, readiness, logger, cutoff, ...settings.shutdown,
     cleanup: async () => {
       await telemetry?.shutdown();
       await demo?.close();

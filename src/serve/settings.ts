@@ -2,14 +2,19 @@ import { readMaxInFlight } from '../routes/admission.ts';
 import { logSettings, type LogSettings } from '../services/logging.ts';
 import type { Env } from '../services/plan/index.ts';
 
-/** What every server entry (Node, Deno, Bun) reads from its environment, checked once at start. */
-export interface EntrySettings {
-  port: number;
-  host: string;
+/** How a graceful shutdown is timed, from the first signal. */
+export interface ShutdownTiming {
   /** How long in-flight requests may finish after SIGTERM/SIGINT. */
   graceMs: number;
   /** Keep accepting (with /readyz 503) at least this long after the signal. */
   delayMs: number;
+}
+
+/** What every server entry (Node, Deno, Bun) reads from its environment, checked once at start. */
+export interface EntrySettings {
+  port: number;
+  host: string;
+  shutdown: ShutdownTiming;
   log: LogSettings;
   /** Unset: derived from the plan (`defaultMaxInFlight`). */
   maxInFlight: number | undefined;
@@ -32,7 +37,7 @@ export function readEntrySettings(env: Env): EntrySettings | string {
   const delayMs = wholeNumber(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
   if (typeof delayMs === 'string') return delayMs;
   try {
-    return { port, host: env.HOST ?? '127.0.0.1', graceMs, delayMs, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
+    return { port, host: env.HOST ?? '127.0.0.1', shutdown: { graceMs, delayMs }, log: logSettings(env), maxInFlight: readMaxInFlight(env) };
   } catch (error) {
     return (error as Error).message;
   }
