@@ -10,7 +10,8 @@ const on = (value: string | undefined): boolean => ['1', 'true'].includes((value
  * OpenTelemetry on Deno is Deno's own: with OTEL_DENO=true Deno registers its providers with
  * `@opentelemetry/api`, so the gateway's spans (SERVER, aggregate, upstream, CLIENT per attempt)
  * and metrics go out over OTLP/HTTP with Deno's exporter, which reads the standard
- * OTEL_EXPORTER_OTLP_* variables, next to Deno's own spans for `Deno.serve` and `fetch`. Without
+ * OTEL_EXPORTER_OTLP_* variables, next to Deno's own spans for `Deno.serve` and `fetch`. Spans
+ * are flushed when the process exits; metrics only on Deno's schedule (OTEL_METRIC_EXPORT_INTERVAL). Without
  * it spans are no-ops, and an inbound `traceparent` is still passed on to upstreams. The console
  * waterfall (TRIBUTARY_TRACE_CONSOLE) needs the Node SDK's span processors: Node only; asking for
  * it, or setting an OTLP endpoint without OTEL_DENO, is a warning that says so.

@@ -62,12 +62,13 @@ function spansReceived(): (JsonSpan & { scope: string; service: string | undefin
 }
 
 /** Starts the entry, makes one traced request, stops it (the final flush), and returns the gateway's spans of that trace. */
-async function traceOneRequest(runtime: Runtime, env: Record<string, string>, describeLine: string) {
+async function traceOneRequest(runtime: Runtime, env: Record<string, string>, describeLine: string, whileRunning?: () => Promise<unknown>) {
   const service = `tributary-${runtime.name}-${Date.now()}`;
   const { proc, url } = await startEntry(runtime, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: service, ...env });
   await proc.printed(describeLine);
   const res = await fetch(`${url}/v1/echo/1`, { headers: { traceparent: TRACEPARENT } });
   expect(res.status).toBe(200);
+  await whileRunning?.();
   proc.child.kill('SIGTERM');
   expect(await exitWithin(proc, 15_000)).toBe(0);
   const ours = () => spansReceived().filter((s) => s.service === service && s.scope === 'tributary' && s.traceId === TRACE_ID);
@@ -75,9 +76,17 @@ async function traceOneRequest(runtime: Runtime, env: Record<string, string>, de
 }
 
 describe('OpenTelemetry on Deno', () => {
-  it("with OTEL_DENO=true, Deno's own exporter sends the gateway's spans, in the caller's trace, over OTLP/HTTP", async () => {
-    const spans = await traceOneRequest(RUNTIMES.deno, { OTEL_DENO: 'true' }, "OpenTelemetry: Deno's built-in exporter (OTEL_DENO=true), OTLP/HTTP to");
+  it("with OTEL_DENO=true, Deno's own exporter sends the gateway's spans, in the caller's trace, and its metrics over OTLP/HTTP", async () => {
+    // Deno exports metrics on its schedule (OTEL_METRIC_EXPORT_INTERVAL), not at exit; traces at exit too.
+    const metricNames = () => receiver.requests.filter((r) => r.path === '/v1/metrics').map((r) => JSON.stringify(r.body)).join('\n');
+    const spans = await traceOneRequest(
+      RUNTIMES.deno,
+      { OTEL_DENO: 'true', OTEL_METRIC_EXPORT_INTERVAL: '200' },
+      "OpenTelemetry: Deno's built-in exporter (OTEL_DENO=true), OTLP/HTTP to",
+      () => waitFor("Tributary's metrics", () => metricNames().includes('"tributary.upstream.duration"')),
+    );
     expect(spans.map((s) => s.name)).toEqual(expect.arrayContaining(['GET /v1/echo/:id', 'upstream echo', 'GET']));
+    expect(metricNames()).toContain('"http.server.request.duration"');
   });
 
   it('says that the console waterfall is Node only, and that an OTLP endpoint without OTEL_DENO exports nothing', async () => {
