@@ -82,7 +82,12 @@ export function demoHandlers(): { handlers: Record<keyof DemoUrls, FetchHandler>
   return { handlers, catalogPeak: () => peak };
 }
 
-/** Every demo upstream answers a health check, as a real service would. */
+/**
+ * The handler, plus `GET /healthz`: every demo upstream answers a health check, as a real service would.
+ *
+ * @example
+ * await withHealth(handlers.users)(new Request('http://demo/healthz')); // 200 { status: 'ok' }
+ */
 export const withHealth =
   (handler: FetchHandler): FetchHandler =>
   (request) =>

@@ -74,15 +74,18 @@ export function upstreamScope(label = 't'): UpstreamScope {
 /** The transport under test: the runtime's own fetch (Node 24 and workerd both have it). */
 const fetcher = (url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> => globalThis.fetch(url, init);
 
-/** What the tests send requests to: the Hono app in-process, or a gateway in another runtime. */
+/**
+ * What the tests send requests to: the Hono app in-process, or a gateway in another runtime,
+ * whose `ready` settles once it is registered there (so a test's timing starts after that).
+ */
 export interface Requester {
   request(path: string, init?: RequestInit): Response | Promise<Response>;
+  ready?: Promise<void>;
 }
 
-/** A gateway under test. `ready` settles once it can be called (a remote one is registered first). */
+/** A gateway under test. */
 export interface Gateway {
   app: Requester;
-  ready?: Promise<void>;
 }
 
 /**
@@ -107,8 +110,8 @@ function remoteGateway(host: string, config: TributaryConfigInput, env: Env): Ga
   // Not awaited by everyone: a failure is reported by the first request instead.
   ready.catch(() => {});
   return {
-    ready: ready.then(() => {}),
     app: {
+      ready: ready.then(() => {}),
       async request(path, init) {
         const headers = new Headers(init?.headers);
         headers.set('x-contract-gateway', await ready);
@@ -121,7 +124,7 @@ function remoteGateway(host: string, config: TributaryConfigInput, env: Env): Ga
 /** One request to the gateway, body parsed as JSON. */
 export async function call<B = AggregateBody>(app: App | Gateway | Requester, path: string, init?: RequestInit): Promise<Answer<B>> {
   const hono = 'app' in app ? app.app : app;
-  if ('ready' in app) await app.ready;
+  if ('ready' in hono) await hono.ready;
   const started = performance.now();
   const response = await hono.request(path, init);
   const text = await response.text();

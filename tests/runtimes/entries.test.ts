@@ -3,6 +3,7 @@
  * config from TRIBUTARY_CONFIG, a refused config, a client that disconnects, and SIGTERM.
  * One process per behaviour group; the upstream is the loopback test upstream.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitWithin, type NodeProcess } from '../integration/node-process.ts';
 import { eventually } from '../integration/gateway-server.ts';
@@ -61,6 +62,20 @@ describe.each([RUNTIMES.deno, RUNTIMES.bun])('the $label entry', (runtime) => {
     expect(await exitWithin(proc, 30_000)).toBe(1);
     expect(proc.stderr()).toMatch(/^invalid Tributary config:\n.*UPSTREAM_URL/);
     expect(proc.stderr()).not.toMatch(/^\s+at /m);
+  });
+
+  it('says which address it cannot listen on, and exits 1, when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const proc = startUnder(runtime, `src/${runtime.name}.ts`, { PORT: String(port) });
+      started.push(proc);
+      expect(await exitWithin(proc, 30_000)).toBe(1);
+      expect(proc.stderr().trim()).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: (EADDRINUSE|AddrInUse)$`));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   describe('with a JSON config', () => {
