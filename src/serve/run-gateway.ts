@@ -38,8 +38,8 @@ export interface EntryRuntime {
 const globalFetch: Fetcher = (url, init) => fetch(url, init);
 
 /**
- * The whole life of a Deno or Bun gateway: settings and config checked at start (a problem is one
- * line on stderr and exit 1), the demo upstreams when TRIBUTARY_CONFIG is unset, the app over the
+ * The whole life of a Deno or Bun gateway: settings and config checked at start (a problem is
+ * printed on stderr, without a stack, and the process exits 1), the demo upstreams when TRIBUTARY_CONFIG is unset, the app over the
  * global fetch, the runtime's own server, a graceful shutdown on SIGTERM/SIGINT. A client that
  * disconnects aborts its request's calls: both servers abort `request.signal`, which the route
  * layer links to every call.
