@@ -41,6 +41,16 @@ export default defineConfig({
         },
       },
       {
+        // The same response-contract files, against gateways running under Deno and under Bun
+        // (their own server and fetch), driven over HTTP from here: tests/runtimes/contract-host.ts.
+        extends: true,
+        test: { name: 'contract-deno', include: ['tests/contract/**/*.test.ts'], globalSetup: ['tests/contract/global-setup.ts', 'tests/runtimes/deno-host-setup.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'contract-bun', include: ['tests/contract/**/*.test.ts'], globalSetup: ['tests/contract/global-setup.ts', 'tests/runtimes/bun-host-setup.ts'] },
+      },
+      {
         // The Worker entry itself, in workerd: fetch handler, subrequest cap, env overrides, and
         // trace export (to an OTLP/HTTP receiver that only this project starts).
         extends: true,

@@ -20,6 +20,7 @@ import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { processes } from './scenarios/processes.ts';
 import { resilience } from './scenarios/resilience.ts';
+import { runtimes } from './scenarios/runtimes.ts';
 import { throughput } from './scenarios/throughput.ts';
 import { tracing } from './scenarios/tracing.ts';
 
@@ -32,6 +33,7 @@ const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
   6: resilience,
   7: processes,
   8: concurrency,
+  9: runtimes,
 };
 const BUDGET_S = 390;
 

@@ -33,9 +33,8 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
 import { createReadiness } from './routes/health.ts';
-import { defaultMaxInFlight, readMaxInFlight } from './routes/admission.ts';
+import { defaultMaxInFlight } from './routes/admission.ts';
 import { compilePlan, ConfigError, shareBulkheads, type Plan } from './services/plan/index.ts';
-import { logSettings, type LogSettings } from './services/logging.ts';
 import { createTelemetry, INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts';
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
@@ -48,56 +47,30 @@ import { startNodeTelemetry } from './node/telemetry.ts';
 import { isServingProcess, readProcesses, runPrimary } from './node/cluster.ts';
 import { watchSlowLoop } from './node/slow-loop.ts';
 import { ServedRoutes } from './routes/served-routes.ts';
+import { announce } from './serve/run-gateway.ts';
+import { readEntrySettings, wholeNumber, type EntrySettings } from './serve/settings.ts';
 
-interface Settings {
-  port: number;
-  host: string;
-  graceMs: number;
-  delayMs: number;
-  log: LogSettings;
+interface Settings extends EntrySettings {
   limits: ServerLimits;
-  /** Unset: derived from the plan (`defaultMaxInFlight`). */
-  maxInFlight: number | undefined;
   /** TRIBUTARY_PROCESSES: above 1, a primary forks that many serving processes. */
   processes: number;
-  /** 0: not watched. */
+  /** TRIBUTARY_SLOW_LOOP_MS; 0: not watched. */
   slowLoopMs: number;
 }
 
-/** The process settings from the environment, or the first problem in words (no stack). */
+/** The process settings from the environment (those every entry shares, and Node's server limits), or the first problem in words (no stack). */
 function readSettings(env: NodeJS.ProcessEnv): Settings | string {
-  const port = env.PORT === undefined ? 8787 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return `PORT must be a port number, got "${env.PORT}"`;
-  const graceMs = milliseconds(env, 'TRIBUTARY_GRACE_MS', 10_000);
-  if (typeof graceMs === 'string') return graceMs;
-  const delayMs = milliseconds(env, 'TRIBUTARY_SHUTDOWN_DELAY_MS', 0);
-  if (typeof delayMs === 'string') return delayMs;
-  const slowLoopMs = milliseconds(env, 'TRIBUTARY_SLOW_LOOP_MS', 100);
-  if (typeof slowLoopMs === 'string') return slowLoopMs;
+  const shared = readEntrySettings(env);
+  if (typeof shared === 'string') return shared;
   const limits = readServerLimits(env);
   if (typeof limits === 'string') return limits;
+  const slowLoopMs = wholeNumber(env, 'TRIBUTARY_SLOW_LOOP_MS', 100);
+  if (typeof slowLoopMs === 'string') return slowLoopMs;
   try {
-    return {
-      port,
-      host: env.HOST ?? '127.0.0.1',
-      graceMs,
-      delayMs,
-      limits,
-      log: logSettings(env),
-      maxInFlight: readMaxInFlight(env),
-      processes: readProcesses(env),
-      slowLoopMs,
-    };
+    return { ...shared, limits, slowLoopMs, processes: readProcesses(env) };
   } catch (error) {
     return (error as Error).message;
   }
-}
-
-function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number | string {
-  const text = env[name];
-  if (text === undefined || text.trim() === '') return fallback;
-  const value = Number(text);
-  return Number.isSafeInteger(value) && value >= 0 ? value : `${name} must be a whole number of milliseconds, got "${text}"`;
 }
 
 async function main(): Promise<void> {
@@ -185,8 +158,7 @@ async function main(): Promise<void> {
     server,
     readiness,
     logger,
-    graceMs: settings.graceMs,
-    delayMs: settings.delayMs,
+    ...settings.shutdown,
     cutoff,
     cleanup: async () => {
       stopWatchingLoop?.();
@@ -203,13 +175,7 @@ async function main(): Promise<void> {
   // Announced only once the signal handlers are in place: a process manager may signal as soon as it reads this.
   const base = `http://${host}:${(server.address() as AddressInfo).port}`;
   logger.info(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
-  logger.info(`at most ${maxInFlight} endpoint requests in flight; more are answered 503 at once (TRIBUTARY_MAX_IN_FLIGHT)`);
-  if (demo) {
-    logger.info('demo upstreams are running in this process; try:');
-    logger.info(`  curl -i ${base}/v1/dashboard/42`);
-    logger.info(`  curl -i '${base}/v1/items?ids=1,2,3'`);
-    logger.info(`  curl -i ${base}/v1/users/42/with-manager`);
-  }
+  announce(logger, base, maxInFlight, demo !== undefined);
 }
 
 /**
@@ -233,7 +199,7 @@ async function startPrimary(settings: Settings, env: NodeJS.ProcessEnv): Promise
     log: logger,
     exit: (code) => process.exit(code),
     // Each process drains within its grace period and flushes its telemetry; then it is overdue.
-    killAfterMs: settings.delayMs + settings.graceMs + 10_000,
+    killAfterMs: settings.shutdown.delayMs + settings.shutdown.graceMs + 10_000,
   });
   process.on('SIGTERM', () => primary.shutdown('SIGTERM'));
   process.on('SIGINT', () => primary.shutdown('SIGINT'));

@@ -1,7 +1,8 @@
 /**
  * DESIGN section 3, enforced: reads every import in src/ and checks that it points the one
- * allowed way, `lib <- services <- routes <- app.ts <- {node.ts, worker.ts}`, and that only the
- * entries (and the files beside them that only they import) touch runtime-specific modules.
+ * allowed way, `lib <- services <- routes <- app.ts <- serve <- {node.ts, worker.ts, deno.ts, bun.ts}`
+ * (the Worker does not use serve/), and that only the entries (and the files beside them that
+ * only they import) touch runtime-specific modules and globals.
  * Also: the Workers entry creates no timers, semaphores or engines at module scope.
  *
  * Imports are found by a small scanner that blanks comments, strings and regular expressions
@@ -16,7 +17,10 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 
-type Layer = 'lib' | 'services' | 'routes' | 'app' | 'node' | 'worker';
+type Layer = 'lib' | 'services' | 'routes' | 'app' | 'serve' | 'node' | 'worker' | 'deno' | 'bun';
+/** The entry sides: each may use its own runtime's APIs and packages, never another's. */
+type Entry = 'node' | 'worker' | 'deno' | 'bun';
+const ENTRIES: readonly Layer[] = ['node', 'worker', 'deno', 'bun'];
 
 /** The layer of a file under src/, by path relative to the repo root; undefined: in no layer. */
 function layerOf(path: string): Layer | undefined {
@@ -24,8 +28,11 @@ function layerOf(path: string): Layer | undefined {
   if (path.startsWith('src/services/')) return 'services';
   if (path.startsWith('src/routes/')) return 'routes';
   if (path === 'src/app.ts') return 'app';
-  if (path === 'src/node.ts' || path.startsWith('src/node/')) return 'node';
-  if (path === 'src/worker.ts' || path.startsWith('src/worker/')) return 'worker';
+  // What the server entries share (Node, Deno, Bun): runtime-agnostic, above app.ts.
+  if (path.startsWith('src/serve/')) return 'serve';
+  for (const entry of ['node', 'worker', 'deno', 'bun'] as const) {
+    if (path === `src/${entry}.ts` || path.startsWith(`src/${entry}/`)) return entry;
+  }
   return undefined;
 }
 
@@ -35,8 +42,11 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   services: ['lib', 'services'],
   routes: ['lib', 'services', 'routes'],
   app: ['lib', 'services', 'routes'],
-  node: ['lib', 'services', 'routes', 'app', 'node'],
+  serve: ['lib', 'services', 'routes', 'app', 'serve'],
+  node: ['lib', 'services', 'routes', 'app', 'serve', 'node'],
   worker: ['lib', 'services', 'routes', 'app', 'worker'],
+  deno: ['lib', 'services', 'routes', 'app', 'serve', 'deno'],
+  bun: ['lib', 'services', 'routes', 'app', 'serve', 'bun'],
 };
 
 const NODE_BUILTINS = new Set(builtinModules);
@@ -58,16 +68,33 @@ function isEntryOnly(spec: string): boolean {
 /** Package imports each core layer may make (entry sides may import any package, see below). */
 function packageAllowed(layer: Layer, spec: string): boolean {
   if (layer === 'lib') return false; // Web-standard globals only.
+  if (layer === 'serve' && /^@opentelemetry\//.test(spec)) return true; // see violations()
   const service = spec === 'zod' || spec.startsWith('zod/') || spec === '@opentelemetry/api';
   if (layer === 'services') return service;
   const hono = spec === 'hono' || spec.startsWith('hono/') || (spec.startsWith('@hono/') && !isEntryOnly(spec));
   return service || hono; // routes, app.ts
 }
 
-/** Runtime-specific packages that would break the other runtime's entry. */
-function wrongRuntime(layer: 'node' | 'worker', spec: string): boolean {
+/** Runtime-specific packages that would break another runtime's entry. */
+function wrongRuntime(layer: Entry, spec: string): boolean {
   if (layer === 'node') return spec.startsWith('cloudflare:');
-  return spec === 'undici' || spec.startsWith('undici/') || spec.startsWith('@hono/node-server') || spec === '@opentelemetry/sdk-node';
+  const nodeOnly = spec === 'undici' || spec.startsWith('undici/') || spec.startsWith('@hono/node-server') || spec === '@opentelemetry/sdk-node';
+  // Deno and Bun serve with their own servers and fetch: Node's transport and SDK are not theirs.
+  if (layer === 'deno' || layer === 'bun') return nodeOnly || spec.startsWith('cloudflare:');
+  return nodeOnly;
+}
+
+/** The runtime globals only their own entry may touch: the core and the other entries stay portable. */
+const RUNTIME_GLOBALS: { name: string; layer: Layer; pattern: RegExp }[] = [
+  { name: 'Deno', layer: 'deno', pattern: /\bDeno\b/ },
+  { name: 'Bun', layer: 'bun', pattern: /\bBun\b/ },
+];
+
+/** Every runtime global a file names in its code (not in comments or strings) that its layer may not use. */
+export function foreignGlobals(file: string, source: string): string[] {
+  const { code } = scan(source);
+  const layer = layerOf(file);
+  return RUNTIME_GLOBALS.filter((g) => g.layer !== layer && g.pattern.test(code)).map((g) => `${file} uses the ${g.name} global, which only src/${g.layer}.ts and src/${g.layer}/ may`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,23 +274,25 @@ const sources = filesUnder(SRC).map((path) => ({ path: rel(path), text: readFile
 /** Every rule broken by one import, as readable lines. */
 function violations(file: string, spec: string): string[] {
   const layer = layerOf(file);
-  if (!layer) return [`${file} is in no layer of DESIGN section 3 (lib, services, routes, app.ts, node, worker)`];
+  if (!layer) return [`${file} is in no layer of DESIGN section 3 (lib, services, routes, app.ts, serve, node, worker, deno, bun)`];
   if (spec.startsWith('.')) {
     const target = rel(resolve(ROOT, dirname(file), spec));
     if (!target.startsWith('src/')) {
       // An entry may bundle a config file from outside src/ (src/worker/config.ts says how).
-      return layer === 'node' || layer === 'worker' ? [] : [`${file} imports ${spec}, outside src/`];
+      return ENTRIES.includes(layer) ? [] : [`${file} imports ${spec}, outside src/`];
     }
-    if (target === 'src/node.ts' || target === 'src/worker.ts') return [`${file} imports the entry ${target}; entries are imported by nobody`];
+    if (ENTRIES.some((entry) => target === `src/${entry}.ts`)) return [`${file} imports the entry ${target}; entries are imported by nobody`];
     const to = layerOf(target);
     if (!to) return [`${file} imports ${target}, which is in no layer`];
     if (!MAY_IMPORT[layer].includes(to)) return [`${file} (${layer}) imports ${target} (${to})`];
     return [];
   }
-  if (layer === 'node' || layer === 'worker') {
-    return wrongRuntime(layer, spec) ? [`${file} (${layer} entry) imports ${spec}, which belongs to the other runtime`] : [];
+  if ((ENTRIES as readonly string[]).includes(layer)) {
+    return wrongRuntime(layer as Entry, spec) ? [`${file} (${layer} entry) imports ${spec}, which belongs to another runtime`] : [];
   }
-  if (isEntryOnly(spec)) return [`${file} (${layer}) imports ${spec}: only src/node.ts, src/worker.ts and the files beside them may`];
+  // The server entries' shared code may load the OpenTelemetry SDK and exporters, which run on Node, Deno and Bun.
+  const sharedTelemetry = layer === 'serve' && /^@opentelemetry\//.test(spec);
+  if (isEntryOnly(spec) && !sharedTelemetry) return [`${file} (${layer}) imports ${spec}: only the entries (src/node.ts, src/worker.ts, src/deno.ts, src/bun.ts) and the files beside them may`];
   return packageAllowed(layer, spec) ? [] : [`${file} (${layer}) imports ${spec}, which ${layer} may not use`];
 }
 
@@ -310,16 +339,34 @@ describe('the import scanner', () => {
     expect(violations('src/lib/semaphore.ts', '../services/engine.ts')).toEqual([
       'src/lib/semaphore.ts (lib) imports src/services/engine.ts (services)',
     ]);
-    expect(violations('src/services/engine.ts', 'node:async_hooks')[0]).toContain('only src/node.ts, src/worker.ts');
+    expect(violations('src/services/engine.ts', 'node:async_hooks')[0]).toContain('only the entries (src/node.ts, src/worker.ts, src/deno.ts, src/bun.ts)');
     expect(violations('src/routes/x.ts', 'hono/cors')).toEqual([]);
     expect(violations('src/services/x.ts', 'hono')[0]).toContain('may not use');
     expect(violations('src/worker/x.ts', '../node/demo.ts')[0]).toContain('(worker) imports src/node/demo.ts (node)');
+  });
+
+  it('keeps the Deno and Bun entries apart from each other and from Node-only packages, and their shared code portable', () => {
+    expect(violations('src/deno/x.ts', '../bun/listen.ts')[0]).toContain('(deno) imports src/bun/listen.ts (bun)');
+    expect(violations('src/bun/x.ts', 'undici')[0]).toContain('belongs to another runtime');
+    expect(violations('src/deno/x.ts', '@hono/node-server')[0]).toContain('belongs to another runtime');
+    expect(violations('src/serve/x.ts', 'node:fs')[0]).toContain('only the entries');
+    expect(violations('src/serve/x.ts', '../deno/listen.ts')[0]).toContain('(serve) imports src/deno/listen.ts (deno)');
+    expect(violations('src/serve/x.ts', '@opentelemetry/sdk-trace')).toEqual([]);
+    expect(violations('src/node.ts', './serve/run-gateway.ts')).toEqual([]);
+  });
+
+  it('reports a runtime global used outside its entry, not one named in a comment or a string', () => {
+    expect(foreignGlobals('src/services/x.ts', 'const env = Deno.env.toObject();')).toEqual([
+      'src/services/x.ts uses the Deno global, which only src/deno.ts and src/deno/ may',
+    ]);
+    expect(foreignGlobals('src/serve/x.ts', "// Bun.serve\nconst name = 'Bun';")).toEqual([]);
+    expect(foreignGlobals('src/bun/x.ts', 'const server = Bun.serve(options);')).toEqual([]);
   });
 });
 
 describe('DESIGN section 3: imports point one way', () => {
   it('finds the source files', () => {
-    expect(sources.map((s) => s.path)).toEqual(expect.arrayContaining(['src/app.ts', 'src/node.ts', 'src/worker.ts']));
+    expect(sources.map((s) => s.path)).toEqual(expect.arrayContaining(['src/app.ts', 'src/node.ts', 'src/worker.ts', 'src/deno.ts', 'src/bun.ts']));
   });
 
   it('every import in src/ follows the dependency rule', () => {
@@ -328,6 +375,10 @@ describe('DESIGN section 3: imports point one way', () => {
       return importsOf(text).flatMap((spec) => violations(path, spec));
     });
     expect(broken).toEqual([]);
+  });
+
+  it('only the Deno entry touches the Deno global, and only the Bun entry the Bun global', () => {
+    expect(sources.flatMap(({ path, text }) => foreignGlobals(path, text))).toEqual([]);
   });
 
   it('the Workers entry creates no timers, semaphores or engines at module scope', () => {

@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, spawnNode, waitForHttp, type NodeChild } from './processes.ts';
+import { freePort, spawnCommand, spawnNode, waitForHttp, type NodeChild } from './processes.ts';
+import { runtimeCommand, type OtherRuntime } from './runtimes.ts';
 
 export const BENCH_DIR = resolve(import.meta.dirname, '..');
 const ROOT = resolve(BENCH_DIR, '..');
@@ -21,9 +22,9 @@ export interface UpstreamUrls {
   limited: string;
   /** Scenario 6's misbehaving upstreams (bench/upstream.ts). */
   faulty: string;
-  /** Scenario 7's upstream that degrades under overload (bench/lib/degrading-model.ts). */
+  /** Scenario 8's upstream that degrades under overload (bench/lib/degrading-model.ts). */
   degrading: string;
-  /** Scenario 7's polite upstream in the same model (it queues, never refuses). */
+  /** Scenario 8's polite upstream in the same model (it queues, never refuses). */
   queueing: string;
 }
 
@@ -49,7 +50,12 @@ export interface StartOptions {
   label?: string;
   /** Tributary only: the checkout whose src/node.ts runs (default: this one), for before/after runs. */
   root?: string;
+  /** Tributary only: the runtime and entry it runs on (scenario 9). Default Node. */
+  runtime?: TributaryRuntime;
 }
+
+/** The runtimes Tributary has a native entry for (src/node.ts, src/deno.ts, src/bun.ts). */
+export type TributaryRuntime = 'node' | OtherRuntime;
 
 /** Starts one contender on a free loopback port and waits until its endpoint answers correctly. */
 export async function startContender(name: ContenderName, upstreams: UpstreamUrls, options: StartOptions): Promise<Contender> {
@@ -66,7 +72,13 @@ export async function startContender(name: ContenderName, upstreams: UpstreamUrl
   if (name === 'tributary') {
     const config = join(options.tmpDir, `${label.replace(/[^a-z0-9-]/gi, '-')}-${options.delayMs}ms.json`);
     writeFileSync(config, JSON.stringify(tributaryConfig(bases, options.limits), null, 2));
-    child = spawnNode(label, join(options.root ?? ROOT, 'src/node.ts'), { ...env, TRIBUTARY_CONFIG: config });
+    const runtime = options.runtime ?? 'node';
+    const tribEnv = { ...env, TRIBUTARY_CONFIG: config };
+    if (runtime === 'node') child = spawnNode(label, join(options.root ?? ROOT, 'src/node.ts'), tribEnv);
+    else {
+      const { command, args } = runtimeCommand(runtime, join(ROOT, `src/${runtime}.ts`), [config]);
+      child = spawnCommand(label, command, args, tribEnv);
+    }
   } else {
     child = spawnNode(label, join(BENCH_DIR, 'baselines', `${name}.ts`), { ...env, ...bases });
   }

@@ -23,7 +23,7 @@ export interface DegradingModel {
   retryAfterS: number;
 }
 
-/** The bench's degrading upstream (scenario 7). */
+/** The bench's degrading upstream (scenario 8). */
 export const DEFAULT_MODEL: DegradingModel = { capacity: 100, baseMs: 50, contention: 3, overloadAbove: 800, overload: 503, retryAfterS: 1 };
 
 /**

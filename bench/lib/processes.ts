@@ -21,11 +21,18 @@ export interface NodeChild {
 
 /** Starts `file` with this Node (24, type stripping) in its own process. */
 export function spawnNode(name: string, file: string, env: Record<string, string>, args: string[] = []): NodeChild {
-  const proc = spawn(process.execPath, ['--no-warnings', ...args, file], {
+  return spawnCommand(name, process.execPath, ['--no-warnings', ...args, file], env);
+}
+
+/** Starts any command (Deno, Bun) in its own process, tracked like {@link spawnNode}'s. */
+export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string>): NodeChild {
+  const proc = spawn(command, args, {
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (proc.pid === undefined) throw new Error(`${name}: could not start ${file}`);
+  // A missing binary is an 'error' event, not a throw: without a listener it would end the run.
+  proc.once('error', () => {});
+  if (proc.pid === undefined) throw new Error(`${name}: could not start ${command} ${args.join(' ')}`);
   running.add(proc);
   const lines: string[] = [];
   let resolveFirst: (line: string) => void = () => {};

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
-import { TributaryError } from '../lib/errors.ts';
 import type { Drainable } from '../routes/health.ts';
+import { after, cutAtGraceEnd, onFirstSignal } from '../serve/drain.ts';
 import type { NodeLogger } from './logger.ts';
 
 export interface ShutdownOptions {
@@ -56,20 +56,12 @@ const FRESH_CONNECTION_MS = 250;
  * process.on('SIGTERM', () => shutdown('SIGTERM'));
  */
 export function gracefulShutdown(options: ShutdownOptions): (signal: string) => void {
-  const { server, readiness, logger, graceMs, delayMs } = options;
+  const { server, logger, graceMs, delayMs } = options;
   const inFlight = countRequests(server);
   let lastAccepted = Number.NEGATIVE_INFINITY;
   server.on('connection', () => (lastAccepted = performance.now()));
   const closeIdle = (): void => {
     if (performance.now() - lastAccepted >= FRESH_CONNECTION_MS) server.closeIdleConnections();
-  };
-  let stopping = false;
-
-  /** Resolves after `ms`; `cancel` clears the timer. */
-  const after = (ms: number): { done: Promise<'over'>; cancel(): void } => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = new Promise<'over'>((resolve) => (timer = setTimeout(() => resolve('over'), ms)));
-    return { done, cancel: () => clearTimeout(timer) };
   };
 
   async function drain(): Promise<void> {
@@ -89,9 +81,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
       if (result === 'served') result = await Promise.race([closed.then(() => 'served' as const), grace.done]);
       if (result === 'served') return;
 
-      const cut = inFlight.count();
-      logger.warn(`grace period over: ${cut} request${cut === 1 ? '' : 's'} still in flight end now, as if their deadline had passed (504)`, { inFlight: cut });
-      options.cutoff?.abort(new TributaryError('deadline_exceeded', `the server is shutting down and its ${graceMs} ms grace period is over`));
+      cutAtGraceEnd({ logger, cutoff: options.cutoff, graceMs, inFlight: inFlight.count() });
       const window = after(ANSWER_WINDOW_MS);
       const answered = await Promise.race([inFlight.idle().then(() => true), window.done.then(() => false)]);
       window.cancel();
@@ -104,23 +94,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
     }
   }
 
-  return function shutdown(signal) {
-    if (stopping) {
-      logger.info(`${signal}: already draining; in-flight requests keep their grace period`, { inFlight: inFlight.count() });
-      return;
-    }
-    stopping = true;
-    readiness.drain();
-    logger.info(`${signal}: draining: /readyz answers 503; in-flight requests may finish (up to ${graceMs} ms)`, {
-      inFlight: inFlight.count(),
-    });
-    void drain()
-      .catch((error: unknown) => logger.error(`shutdown: ${(error as Error)?.message ?? error}; closing what is left`))
-      .then(async () => {
-        await options.cleanup();
-        options.exit(0);
-      });
-  };
+  return onFirstSignal({ ...options, inFlight: () => inFlight.count(), drain });
 }
 
 /** Requests being answered now, and a promise for the moment there are none. */

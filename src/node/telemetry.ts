@@ -5,7 +5,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INSTRUMENTATION_SCOPE } from '../services/telemetry.ts';
 import { droppedSpansListener, ExportHealth, reasonOf, watchMetricExporter, watchSpanExporter } from './export-health.ts';
-import { createMetricExporter, createTraceExporter, otlpTarget } from './otlp-exporters.ts';
+import { createMetricExporter, createTraceExporter, otlpTarget } from '../serve/otlp-exporters.ts';
 
 export interface NodeTelemetry {
   /** True when an SDK was started; false means the API stays a no-op. */
@@ -76,7 +76,7 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
   const [{ NodeSDK }, { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor }, { WaterfallExporter }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace'),
-    import('./waterfall-exporter.ts'),
+    import('../serve/waterfall-exporter.ts'),
   ]);
   const watched: ExportHealth[] = [];
   const spanProcessors: SpanProcessor[] = [];
@@ -97,7 +97,7 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
     );
   }
   if (consoleTraces) spanProcessors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
-  if (waterfall) spanProcessors.push(new SimpleSpanProcessor({ exporter: new WaterfallExporter() }));
+  if (waterfall) spanProcessors.push(new SimpleSpanProcessor({ exporter: new WaterfallExporter((text) => process.stderr.write(text)) }));
   const metricReaders = await createMetricReaders(metricExporters, env, { warn, configWarn }, watched);
   const sdk = new NodeSDK({
     spanProcessors,

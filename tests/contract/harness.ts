@@ -74,14 +74,57 @@ export function upstreamScope(label = 't'): UpstreamScope {
 /** The transport under test: the runtime's own fetch (Node 24 and workerd both have it). */
 const fetcher = (url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> => globalThis.fetch(url, init);
 
-/** Builds the gateway in-process over `globalThis.fetch`. */
-export function gateway(config: TributaryConfigInput, env: Env = {}): App {
+/**
+ * What the tests send requests to: the Hono app in-process, or a gateway in another runtime,
+ * whose `ready` settles once it is registered there (so a test's timing starts after that).
+ */
+export interface Requester {
+  request(path: string, init?: RequestInit): Response | Promise<Response>;
+  ready?: Promise<void>;
+}
+
+/** A gateway under test. */
+export interface Gateway {
+  app: Requester;
+}
+
+/**
+ * Builds the gateway in-process over `globalThis.fetch`; or, when the project runs the suite
+ * against another runtime (contract-deno, contract-bun: `inject('gatewayHost')`), inside that
+ * runtime, called over HTTP (tests/runtimes/contract-host.ts).
+ */
+export function gateway(config: TributaryConfigInput, env: Env = {}): App | Gateway {
+  const host = inject('gatewayHost');
+  if (host) return remoteGateway(host, config, env);
   return createApp({ plan: compilePlan(config, env), fetcher, log: () => {} });
 }
 
-/** One request to the in-process gateway, body parsed as JSON. */
-export async function call<B = AggregateBody>(app: App | App['app'], path: string, init?: RequestInit): Promise<Answer<B>> {
-  const hono = 'engine' in app ? app.app : app;
+/** The gateway built from `config` in the contract host at `host`; requests carry its id. */
+function remoteGateway(host: string, config: TributaryConfigInput, env: Env): Gateway {
+  const ready = (async () => {
+    const response = await fetch(`${host}/__host/gateways`, { method: 'POST', body: JSON.stringify({ config, env }), headers: { 'content-type': 'application/json' } });
+    const body = (await response.json()) as { id?: string; message?: string };
+    if (!body.id) throw new Error(`the contract host refused the config: ${body.message}`);
+    return body.id;
+  })();
+  // Not awaited by everyone: a failure is reported by the first request instead.
+  ready.catch(() => {});
+  return {
+    app: {
+      ready: ready.then(() => {}),
+      async request(path, init) {
+        const headers = new Headers(init?.headers);
+        headers.set('x-contract-gateway', await ready);
+        return fetch(`${host}${path}`, { ...init, headers, redirect: 'manual' });
+      },
+    },
+  };
+}
+
+/** One request to the gateway, body parsed as JSON. */
+export async function call<B = AggregateBody>(app: App | Gateway | Requester, path: string, init?: RequestInit): Promise<Answer<B>> {
+  const hono = 'app' in app ? app.app : app;
+  if ('ready' in hono) await hono.ready;
   const started = performance.now();
   const response = await hono.request(path, init);
   const text = await response.text();

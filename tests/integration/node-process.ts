@@ -24,13 +24,21 @@ export interface NodeProcess {
  * TRIBUTARY_* or PORT). The Node binary is the one running the tests: Node 24 via npx.
  */
 export function startNode(env: Record<string, string>): NodeProcess {
+  return startProcess(process.execPath, [entry], env);
+}
+
+/**
+ * Starts any command in the repository's root with `env` added to the same clean environment
+ * (the Deno and Bun entries' tests use it too).
+ */
+export function startProcess(command: string, args: string[], env: Record<string, string>): NodeProcess {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('TRIBUTARY_') && k !== 'PORT' && k !== 'HOST' && !k.startsWith('VITEST') && k !== 'NODE_OPTIONS') {
       base[k] = v;
     }
   }
-  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

@@ -7,7 +7,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { renderWaterfall, WaterfallExporter } from '../../src/node/waterfall-exporter.ts';
+import { renderWaterfall, WaterfallExporter } from '../../src/serve/waterfall-exporter.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
 import { createTelemetry } from '../../src/services/telemetry.ts';
 import { fakeFetcher, json, type Handler } from '../services/fake-fetcher.ts';

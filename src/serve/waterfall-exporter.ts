@@ -5,13 +5,14 @@ const WIDTH = 40;
 
 /**
  * Prints each finished trace as a waterfall, for developers with no tracing backend:
- * TRIBUTARY_TRACE_CONSOLE=1. Spans are held until their trace's local root ends.
+ * TRIBUTARY_TRACE_CONSOLE=1 (Node and Bun). Spans are held until their trace's local root ends.
+ * `write` is the entry's stderr.
  */
 export class WaterfallExporter implements SpanExporter {
   readonly #pending = new Map<string, ReadableSpan[]>();
   readonly #write: (text: string) => void;
 
-  constructor(write: (text: string) => void = (t) => process.stderr.write(t)) {
+  constructor(write: (text: string) => void) {
     this.#write = write;
   }
 

@@ -1,0 +1,3 @@
+import { hostSetup } from './contract-setup.ts';
+
+export default hostSetup('bun');
