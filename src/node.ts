@@ -35,6 +35,7 @@ import { INSTRUMENTATION_SCOPE, observeBulkheads } from './services/telemetry.ts
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
 import { loadConfigFile } from './node/load-config.ts';
+import { scalarScript } from './node/docs-script.ts';
 import { createNodeLogger } from './node/logger.ts';
 import { gracefulShutdown } from './node/shutdown.ts';
 import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
     admission: { maxInFlight },
     log: logger.fault,
+    docsScript: scalarScript,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });

@@ -1,0 +1,146 @@
+import type { ResponseSchemaConfig } from './config-schema.ts';
+
+/** Checks one upstream answer: `undefined` when it matches, else where and how it first differs. */
+export type ResponseCheck = (value: unknown) => string | undefined;
+
+/** A compiled node: the first mismatch under `path`, or undefined. */
+type Node = (value: unknown, path: string) => string | undefined;
+
+/**
+ * Compiles a call's `schema` into a checker, once at start-up: regular expressions are built,
+ * properties listed, and nothing is looked up per answer. Problems with the schema itself (a bad
+ * pattern, `properties` on a string) go to `issues`, each naming `where` and the schema path.
+ *
+ * @example
+ * const issues: string[] = [];
+ * const check = compileResponseSchema({ type: 'object', properties: { id: { type: 'integer', required: true } } }, 'call "user"', issues);
+ * check?.({ id: 'x' }); // '$.id: expected integer, got string'
+ */
+export function compileResponseSchema(schema: ResponseSchemaConfig, where: string, issues: string[]): ResponseCheck | undefined {
+  const before = issues.length;
+  const root = compileNode(schema, `${where}, field "schema"`, issues);
+  if (issues.length > before) return undefined;
+  return (value) => root(value, '$');
+}
+
+function compileNode(schema: ResponseSchemaConfig, at: string, issues: string[]): Node {
+  const { type } = schema;
+  const misplaced = (field: string, allowed: string): void => {
+    issues.push(`${at}: "${field}" applies to ${allowed} only, not to type "${type}"`);
+  };
+  if (schema.properties && type !== 'object') misplaced('properties', 'objects');
+  if (schema.items && type !== 'array') misplaced('items', 'arrays');
+  if ((schema.minItems !== undefined || schema.maxItems !== undefined) && type !== 'array') misplaced('minItems/maxItems', 'arrays');
+  if ((schema.pattern !== undefined || schema.minLength !== undefined || schema.maxLength !== undefined) && type !== 'string') {
+    misplaced('pattern/minLength/maxLength', 'strings');
+  }
+  if ((schema.minimum !== undefined || schema.maximum !== undefined) && type !== 'integer' && type !== 'number') {
+    misplaced('minimum/maximum', 'numbers');
+  }
+  const checks: Node[] = [typeCheck(type)];
+  if (type === 'string') checks.push(...stringChecks(schema, at, issues));
+  if (type === 'integer' || type === 'number') checks.push(...numberChecks(schema));
+  if (schema.enum) checks.push(enumCheck(schema.enum));
+  if (type === 'array') checks.push(...arrayChecks(schema, at, issues));
+  if (type === 'object' && schema.properties) checks.push(objectCheck(schema.properties, at, issues));
+  const all: Node = checks.length === 1 ? (checks[0] as Node) : (value, path) => {
+    for (const check of checks) {
+      const mismatch = check(value, path);
+      if (mismatch !== undefined) return mismatch;
+    }
+    return undefined;
+  };
+  return schema.nullable ? (value, path) => (value === null ? undefined : all(value, path)) : all;
+}
+
+/** `string`, `integer`, `array`, `null`, ... : how a JSON value is described in a mismatch. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function typeCheck(type: ResponseSchemaConfig['type']): Node {
+  const matches: (value: unknown) => boolean = {
+    string: (v: unknown) => typeof v === 'string',
+    integer: (v: unknown) => Number.isInteger(v),
+    number: (v: unknown) => typeof v === 'number',
+    boolean: (v: unknown) => typeof v === 'boolean',
+    null: (v: unknown) => v === null,
+    object: (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v),
+    array: (v: unknown) => Array.isArray(v),
+  }[type];
+  return (value, path) => (matches(value) ? undefined : `${path}: expected ${type}, got ${kindOf(value)}`);
+}
+
+function stringChecks(schema: ResponseSchemaConfig, at: string, issues: string[]): Node[] {
+  const checks: Node[] = [];
+  const { minLength, maxLength, pattern } = schema;
+  if (minLength !== undefined) checks.push((v, path) => ((v as string).length < minLength ? `${path}: shorter than ${minLength} characters` : undefined));
+  if (maxLength !== undefined) checks.push((v, path) => ((v as string).length > maxLength ? `${path}: longer than ${maxLength} characters` : undefined));
+  if (pattern !== undefined) {
+    try {
+      const re = new RegExp(pattern);
+      checks.push((v, path) => (re.test(v as string) ? undefined : `${path}: does not match ${pattern}`));
+    } catch (error) {
+      issues.push(`${at}, "pattern": not a valid regular expression (${(error as Error).message})`);
+    }
+  }
+  return checks;
+}
+
+function numberChecks({ minimum, maximum }: ResponseSchemaConfig): Node[] {
+  const checks: Node[] = [];
+  if (minimum !== undefined) checks.push((v, path) => ((v as number) < minimum ? `${path}: less than ${minimum}` : undefined));
+  if (maximum !== undefined) checks.push((v, path) => ((v as number) > maximum ? `${path}: greater than ${maximum}` : undefined));
+  return checks;
+}
+
+function enumCheck(allowed: readonly (string | number | boolean)[]): Node {
+  const set = new Set<unknown>(allowed);
+  const list = allowed.map((v) => JSON.stringify(v)).join(', ');
+  return (v, path) => (set.has(v) ? undefined : `${path}: expected one of ${list}`);
+}
+
+function arrayChecks(schema: ResponseSchemaConfig, at: string, issues: string[]): Node[] {
+  const checks: Node[] = [];
+  const { minItems, maxItems } = schema;
+  if (minItems !== undefined) checks.push((v, path) => ((v as unknown[]).length < minItems ? `${path}: fewer than ${minItems} elements` : undefined));
+  if (maxItems !== undefined) checks.push((v, path) => ((v as unknown[]).length > maxItems ? `${path}: more than ${maxItems} elements` : undefined));
+  if (schema.items) {
+    const item = compileNode(schema.items, `${at}.items`, issues);
+    checks.push((v, path) => {
+      const list = v as unknown[];
+      for (let i = 0; i < list.length; i++) {
+        const mismatch = item(list[i], `${path}[${i}]`);
+        if (mismatch !== undefined) return mismatch;
+      }
+      return undefined;
+    });
+  }
+  return checks;
+}
+
+function objectCheck(properties: Record<string, ResponseSchemaConfig>, at: string, issues: string[]): Node {
+  const entries = Object.entries(properties).map(([name, schema]) => ({
+    name,
+    required: schema.required === true,
+    check: compileNode(schema, `${at}.properties.${name}`, issues),
+    // A name that is not a plain identifier is quoted, so the path stays readable and unambiguous.
+    suffix: /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`,
+  }));
+  return (v, path) => {
+    const record = v as Record<string, unknown>;
+    for (const { name, required, check, suffix } of entries) {
+      // Own properties only: an answer's "constructor" is not its prototype's.
+      if (!Object.hasOwn(record, name)) {
+        if (required) return `${path}${suffix}: is required but missing`;
+        continue;
+      }
+      const mismatch = check(record[name], `${path}${suffix}`);
+      if (mismatch !== undefined) return mismatch;
+    }
+    return undefined;
+  };
+}
