@@ -55,6 +55,15 @@ export function registerDocs(app: Hono<AppEnv>, plan: Plan, options: DocsOptions
     // Nothing fetched from third parties by the page itself: system fonts, no telemetry.
     withDefaultFonts: false,
     telemetry: false,
+    // Features that call Scalar's own services, not this gateway.
+    agent: { disabled: true },
+    mcp: { disabled: true },
+    showDeveloperTools: 'never',
+  });
+  // Browsers ask for an icon on every page; "none" rather than a 404 that the console reports.
+  app.get('/favicon.ico', function noIcon(c) {
+    c.set('route', '/favicon.ico');
+    return c.body(null, 204, { 'cache-control': 'public, max-age=86400' });
   });
   app.get('/docs', function docs(c, next) {
     c.set('route', '/docs');

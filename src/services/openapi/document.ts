@@ -27,8 +27,8 @@ const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 export function openApiDocument(plan: Plan, options: OpenApiOptions = {}): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const endpoint of plan.endpoints) {
-    const path = endpoint.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
-    (paths[path] ??= {})[endpoint.method.toLowerCase()] = operation(endpoint);
+    const path = openApiPath(endpoint.path);
+    (paths[path] ??= {})[endpoint.method.toLowerCase()] = operation(endpoint, path);
   }
   return {
     openapi: '3.1.0',
@@ -38,7 +38,10 @@ export function openApiDocument(plan: Plan, options: OpenApiOptions = {}): JsonS
   };
 }
 
-function operation(endpoint: CompiledEndpoint): JsonSchema {
+/** `/v1/users/:userId` -> `/v1/users/{userId}`. */
+const openApiPath = (path: string): string => path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+
+function operation(endpoint: CompiledEndpoint, path: string): JsonSchema {
   const fields = endpoint.fields ?? { params: {}, query: {}, body: undefined };
   const parameters = [
     ...Object.entries(fields.params).map(([name, field]) => parameter(name, 'path', field, true)),
@@ -74,7 +77,9 @@ function operation(endpoint: CompiledEndpoint): JsonSchema {
   }
   return {
     operationId: operationId(endpoint),
-    summary: endpoint.description ?? endpoint.id,
+    // The path is what a frontend developer looks for in a list of endpoints; the description says the rest.
+    summary: path,
+    ...(endpoint.description ? { description: endpoint.description } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(fields.body ? { requestBody: { required: true, content: json(objectOf(fields.body)) } } : {}),
     responses,
@@ -83,8 +88,8 @@ function operation(endpoint: CompiledEndpoint): JsonSchema {
 
 /** `GET /v1/users/:userId/with-manager` -> `getV1UsersUserIdWithManager`. */
 function operationId(endpoint: CompiledEndpoint): string {
-  const words = `${endpoint.method} ${endpoint.path}`.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  return words.map((w, i) => (i === 0 ? w : w[0]?.toUpperCase() + w.slice(1))).join('');
+  const words = `${endpoint.method.toLowerCase()} ${endpoint.path}`.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return words.map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
 }
 
 function parameter(name: string, where: 'path' | 'query', field: FieldConfig, required: boolean): JsonSchema {

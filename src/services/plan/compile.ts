@@ -8,8 +8,8 @@ import { retryBudgetOf } from './resilience.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Env, Plan } from './types.ts';
 import { compileUpstream } from './upstream.ts';
 
-/** Paths the gateway answers itself while `docs` is on: the OpenAPI document, the page, its script. */
-const DOCS_PATHS = ['/openapi.json', '/docs', '/docs/scalar.js'];
+/** Paths the gateway answers itself while `docs` is on: the OpenAPI document, the page, its script and icon. */
+const DOCS_PATHS = ['/openapi.json', '/docs', '/docs/scalar.js', '/favicon.ico'];
 
 /**
  * Validates a config and compiles it into an executable plan, once, at start-up. Every
