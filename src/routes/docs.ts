@@ -7,7 +7,7 @@ import type { AppEnv } from './errors.ts';
 /**
  * The API reference's browser script (Scalar's standalone bundle), served by the gateway itself
  * so that `/docs` loads with no CDN. Injected by the entry, which knows where the file is (Node
- * reads it from node_modules once). Without it, the page loads the script from jsDelivr.
+ * reads it from node_modules once). Without it (Workers), the page loads the same version from jsDelivr.
  */
 export type DocsScript = () => Promise<DocsScriptBody> | DocsScriptBody;
 type DocsScriptBody = string | Uint8Array<ArrayBuffer>;
@@ -18,6 +18,10 @@ export interface DocsOptions extends OpenApiOptions {
 
 /** Where `/docs` loads Scalar from when the gateway serves it. */
 export const DOCS_SCRIPT_PATH = '/docs/scalar.js';
+
+/** The installed `@scalar/api-reference` (a test keeps the two equal): the CDN copy is the same bundle. */
+export const SCALAR_VERSION = '1.76.0';
+const SCALAR_CDN = `https://cdn.jsdelivr.net/npm/@scalar/api-reference@${SCALAR_VERSION}`;
 
 /**
  * `GET /openapi.json` (built once, from the plan) and `GET /docs`, an API reference page for
@@ -51,7 +55,7 @@ export function registerDocs(app: Hono<AppEnv>, plan: Plan, options: DocsOptions
   const page = Scalar({
     url: '/openapi.json',
     pageTitle: options.title ?? 'Tributary gateway',
-    ...(script ? { cdn: DOCS_SCRIPT_PATH } : {}),
+    cdn: script ? DOCS_SCRIPT_PATH : SCALAR_CDN,
     // Nothing fetched from third parties by the page itself: system fonts, no telemetry.
     withDefaultFonts: false,
     telemetry: false,

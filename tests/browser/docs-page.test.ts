@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCALAR_VERSION } from '../../src/routes/docs.ts';
 import { startDemoGateway, type DemoGateway } from './demo-gateway.ts';
 
 /** Debian's chromium (`apt-get install chromium`; .ci/run installs it). */
@@ -66,4 +67,11 @@ describe('GET /docs in a real browser', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
+});
+
+describe('the Scalar version /docs names', () => {
+  it('is the installed @scalar/api-reference, so the CDN copy (Workers) is the bundle Node serves', async () => {
+    const installed = JSON.parse(readFileSync(new URL('../../node_modules/@scalar/api-reference/package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(SCALAR_VERSION).toBe(installed.version);
+  });
 });
