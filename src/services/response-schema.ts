@@ -18,13 +18,20 @@ type Node = (value: unknown, path: string) => string | undefined;
  */
 export function compileResponseSchema(schema: ResponseSchemaConfig, where: string, issues: string[]): ResponseCheck | undefined {
   const before = issues.length;
-  const root = compileNode(schema, `${where}, field "schema"`, issues);
+  const root = compileNode(schema, { where, field: 'schema' }, issues);
   if (issues.length > before) return undefined;
   return (value) => root(value, '$');
 }
 
-function compileNode(schema: ResponseSchemaConfig, at: string, issues: string[]): Node {
+/** Where a schema node sits: the call, and the field path inside its `schema`. */
+interface Place {
+  where: string;
+  field: string;
+}
+
+function compileNode(schema: ResponseSchemaConfig, place: Place, issues: string[]): Node {
   const { type } = schema;
+  const at = `${place.where}, field "${place.field}"`;
   const misplaced = (field: string, allowed: string): void => {
     issues.push(`${at}: "${field}" applies to ${allowed} only, not to type "${type}"`);
   };
@@ -41,8 +48,8 @@ function compileNode(schema: ResponseSchemaConfig, at: string, issues: string[])
   if (type === 'string') checks.push(...stringChecks(schema, at, issues));
   if (type === 'integer' || type === 'number') checks.push(...numberChecks(schema));
   if (schema.enum) checks.push(enumCheck(schema.enum));
-  if (type === 'array') checks.push(...arrayChecks(schema, at, issues));
-  if (type === 'object' && schema.properties) checks.push(objectCheck(schema.properties, at, issues));
+  if (type === 'array') checks.push(...arrayChecks(schema, place, issues));
+  if (type === 'object' && schema.properties) checks.push(objectCheck(schema.properties, place, issues));
   const all: Node = checks.length === 1 ? (checks[0] as Node) : (value, path) => {
     for (const check of checks) {
       const mismatch = check(value, path);
@@ -84,7 +91,7 @@ function stringChecks(schema: ResponseSchemaConfig, at: string, issues: string[]
       const re = new RegExp(pattern);
       checks.push((v, path) => (re.test(v as string) ? undefined : `${path}: does not match ${pattern}`));
     } catch (error) {
-      issues.push(`${at}, "pattern": not a valid regular expression (${(error as Error).message})`);
+      issues.push(`${at}: "pattern" is not a valid regular expression (${(error as Error).message})`);
     }
   }
   return checks;
@@ -103,13 +110,13 @@ function enumCheck(allowed: readonly (string | number | boolean)[]): Node {
   return (v, path) => (set.has(v) ? undefined : `${path}: expected one of ${list}`);
 }
 
-function arrayChecks(schema: ResponseSchemaConfig, at: string, issues: string[]): Node[] {
+function arrayChecks(schema: ResponseSchemaConfig, place: Place, issues: string[]): Node[] {
   const checks: Node[] = [];
   const { minItems, maxItems } = schema;
   if (minItems !== undefined) checks.push((v, path) => ((v as unknown[]).length < minItems ? `${path}: fewer than ${minItems} elements` : undefined));
   if (maxItems !== undefined) checks.push((v, path) => ((v as unknown[]).length > maxItems ? `${path}: more than ${maxItems} elements` : undefined));
   if (schema.items) {
-    const item = compileNode(schema.items, `${at}.items`, issues);
+    const item = compileNode(schema.items, { ...place, field: `${place.field}.items` }, issues);
     checks.push((v, path) => {
       const list = v as unknown[];
       for (let i = 0; i < list.length; i++) {
@@ -122,11 +129,11 @@ function arrayChecks(schema: ResponseSchemaConfig, at: string, issues: string[])
   return checks;
 }
 
-function objectCheck(properties: Record<string, ResponseSchemaConfig>, at: string, issues: string[]): Node {
+function objectCheck(properties: Record<string, ResponseSchemaConfig>, place: Place, issues: string[]): Node {
   const entries = Object.entries(properties).map(([name, schema]) => ({
     name,
     required: schema.required === true,
-    check: compileNode(schema, `${at}.properties.${name}`, issues),
+    check: compileNode(schema, { ...place, field: `${place.field}.properties.${name}` }, issues),
     // A name that is not a plain identifier is quoted, so the path stays readable and unambiguous.
     suffix: /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`,
   }));
