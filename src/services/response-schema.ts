@@ -3,8 +3,25 @@ import type { ResponseSchemaConfig } from './config-schema.ts';
 /** Checks one upstream answer: `undefined` when it matches, else where and how it first differs. */
 export type ResponseCheck = (value: unknown) => string | undefined;
 
-/** A compiled node: the first mismatch under `path`, or undefined. */
-type Node = (value: unknown, path: string) => string | undefined;
+/**
+ * A compiled node: undefined when the value matches, else the first mismatch. The path is built
+ * only on a mismatch, innermost segment first, so a matching answer allocates nothing.
+ */
+type Node = (value: unknown) => Mismatch | undefined;
+
+interface Mismatch {
+  /** Path segments (`.name`, `[3]`), innermost first. */
+  segments: string[];
+  reason: string;
+}
+
+const mismatch = (reason: string): Mismatch => ({ segments: [], reason });
+
+/** Adds the segment its parent knows (a property or an index) on the way out. */
+function under(segment: string, found: Mismatch): Mismatch {
+  found.segments.push(segment);
+  return found;
+}
 
 /**
  * Compiles a call's `schema` into a checker, once at start-up: regular expressions are built,
@@ -20,7 +37,10 @@ export function compileResponseSchema(schema: ResponseSchemaConfig, where: strin
   const before = issues.length;
   const root = compileNode(schema, { where, field: 'schema' }, issues);
   if (issues.length > before) return undefined;
-  return (value) => root(value, '$');
+  return (value) => {
+    const found = root(value);
+    return found && `$${found.segments.reverse().join('')}: ${found.reason}`;
+  };
 }
 
 /** Where a schema node sits: the call, and the field path inside its `schema`. */
@@ -50,14 +70,14 @@ function compileNode(schema: ResponseSchemaConfig, place: Place, issues: string[
   if (schema.enum) checks.push(enumCheck(schema.enum));
   if (type === 'array') checks.push(...arrayChecks(schema, place, issues));
   if (type === 'object' && schema.properties) checks.push(objectCheck(schema.properties, place, issues));
-  const all: Node = checks.length === 1 ? (checks[0] as Node) : (value, path) => {
+  const all: Node = checks.length === 1 ? (checks[0] as Node) : (value) => {
     for (const check of checks) {
-      const mismatch = check(value, path);
-      if (mismatch !== undefined) return mismatch;
+      const found = check(value);
+      if (found !== undefined) return found;
     }
     return undefined;
   };
-  return schema.nullable ? (value, path) => (value === null ? undefined : all(value, path)) : all;
+  return schema.nullable ? (value) => (value === null ? undefined : all(value)) : all;
 }
 
 /** `string`, `integer`, `array`, `null`, ... : how a JSON value is described in a mismatch. */
@@ -78,18 +98,18 @@ function typeCheck(type: ResponseSchemaConfig['type']): Node {
     object: (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v),
     array: (v: unknown) => Array.isArray(v),
   }[type];
-  return (value, path) => (matches(value) ? undefined : `${path}: expected ${type}, got ${kindOf(value)}`);
+  return (value) => (matches(value) ? undefined : mismatch(`expected ${type}, got ${kindOf(value)}`));
 }
 
 function stringChecks(schema: ResponseSchemaConfig, at: string, issues: string[]): Node[] {
   const checks: Node[] = [];
   const { minLength, maxLength, pattern } = schema;
-  if (minLength !== undefined) checks.push((v, path) => ((v as string).length < minLength ? `${path}: shorter than ${minLength} characters` : undefined));
-  if (maxLength !== undefined) checks.push((v, path) => ((v as string).length > maxLength ? `${path}: longer than ${maxLength} characters` : undefined));
+  if (minLength !== undefined) checks.push((v) => ((v as string).length < minLength ? mismatch(`shorter than ${minLength} characters`) : undefined));
+  if (maxLength !== undefined) checks.push((v) => ((v as string).length > maxLength ? mismatch(`longer than ${maxLength} characters`) : undefined));
   if (pattern !== undefined) {
     try {
       const re = new RegExp(pattern);
-      checks.push((v, path) => (re.test(v as string) ? undefined : `${path}: does not match ${pattern}`));
+      checks.push((v) => (re.test(v as string) ? undefined : mismatch(`does not match ${pattern}`)));
     } catch (error) {
       issues.push(`${at}: "pattern" is not a valid regular expression (${(error as Error).message})`);
     }
@@ -99,29 +119,29 @@ function stringChecks(schema: ResponseSchemaConfig, at: string, issues: string[]
 
 function numberChecks({ minimum, maximum }: ResponseSchemaConfig): Node[] {
   const checks: Node[] = [];
-  if (minimum !== undefined) checks.push((v, path) => ((v as number) < minimum ? `${path}: less than ${minimum}` : undefined));
-  if (maximum !== undefined) checks.push((v, path) => ((v as number) > maximum ? `${path}: greater than ${maximum}` : undefined));
+  if (minimum !== undefined) checks.push((v) => ((v as number) < minimum ? mismatch(`less than ${minimum}`) : undefined));
+  if (maximum !== undefined) checks.push((v) => ((v as number) > maximum ? mismatch(`greater than ${maximum}`) : undefined));
   return checks;
 }
 
 function enumCheck(allowed: readonly (string | number | boolean)[]): Node {
   const set = new Set<unknown>(allowed);
   const list = allowed.map((v) => JSON.stringify(v)).join(', ');
-  return (v, path) => (set.has(v) ? undefined : `${path}: expected one of ${list}`);
+  return (v) => (set.has(v) ? undefined : mismatch(`expected one of ${list}`));
 }
 
 function arrayChecks(schema: ResponseSchemaConfig, place: Place, issues: string[]): Node[] {
   const checks: Node[] = [];
   const { minItems, maxItems } = schema;
-  if (minItems !== undefined) checks.push((v, path) => ((v as unknown[]).length < minItems ? `${path}: fewer than ${minItems} elements` : undefined));
-  if (maxItems !== undefined) checks.push((v, path) => ((v as unknown[]).length > maxItems ? `${path}: more than ${maxItems} elements` : undefined));
+  if (minItems !== undefined) checks.push((v) => ((v as unknown[]).length < minItems ? mismatch(`fewer than ${minItems} elements`) : undefined));
+  if (maxItems !== undefined) checks.push((v) => ((v as unknown[]).length > maxItems ? mismatch(`more than ${maxItems} elements`) : undefined));
   if (schema.items) {
     const item = compileNode(schema.items, { ...place, field: `${place.field}.items` }, issues);
-    checks.push((v, path) => {
+    checks.push((v) => {
       const list = v as unknown[];
       for (let i = 0; i < list.length; i++) {
-        const mismatch = item(list[i], `${path}[${i}]`);
-        if (mismatch !== undefined) return mismatch;
+        const found = item(list[i]);
+        if (found !== undefined) return under(`[${i}]`, found);
       }
       return undefined;
     });
@@ -137,16 +157,16 @@ function objectCheck(properties: Record<string, ResponseSchemaConfig>, place: Pl
     // A name that is not a plain identifier is quoted, so the path stays readable and unambiguous.
     suffix: /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`,
   }));
-  return (v, path) => {
+  return (v) => {
     const record = v as Record<string, unknown>;
     for (const { name, required, check, suffix } of entries) {
       // Own properties only: an answer's "constructor" is not its prototype's.
       if (!Object.hasOwn(record, name)) {
-        if (required) return `${path}${suffix}: is required but missing`;
+        if (required) return under(suffix, mismatch('is required but missing'));
         continue;
       }
-      const mismatch = check(record[name], `${path}${suffix}`);
-      if (mismatch !== undefined) return mismatch;
+      const found = check(record[name]);
+      if (found !== undefined) return under(suffix, found);
     }
     return undefined;
   };
