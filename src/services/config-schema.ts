@@ -35,18 +35,10 @@ export const fieldSchema = z.union([
  * (`properties`), `array` of any shape (`items`), `null` and `nullable`. Properties are optional
  * unless `"required": true`; properties not declared are allowed (upstreams add fields).
  */
-export const responseSchemaSchema = z.strictObject({
+export const responseSchemaSchema = scalarFieldSchema.extend({
   type: z.enum(['string', 'integer', 'number', 'boolean', 'null', 'object', 'array']),
-  required: z.boolean().optional(),
   /** `true`: `null` is accepted too. */
   nullable: z.boolean().optional(),
-  description: z.string().optional(),
-  pattern: z.string().optional(),
-  minLength: z.number().int().nonnegative().optional(),
-  maxLength: z.number().int().nonnegative().optional(),
-  minimum: z.number().optional(),
-  maximum: z.number().optional(),
-  enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
   minItems: z.number().int().nonnegative().optional(),
   maxItems: z.number().int().nonnegative().optional(),
   // Getters: the shape refers to itself (zod 4's way to declare a recursive schema).
