@@ -141,4 +141,23 @@ describe('a call\'s schema', () => {
     expect(res.body.errors[0]).toMatchObject({ call: 'orders', code: 'invalid_response' });
     expect(res.body.errors[0]?.message).toContain('$: expected array, got object');
   });
+
+  it('checks each element\'s answer of an each call on its own: only the mismatching element fails', async () => {
+    const base = upstreamScope('schema-each').base;
+    const gw = gateway({
+      upstreams: { u: { baseUrl: base } },
+      endpoints: [
+        {
+          path: '/v1/items',
+          input: { query: { ids: { type: 'array', required: true } } },
+          calls: { items: { upstream: 'u', path: '/json/{item}', each: '{query.ids}', schema: { type: 'object', properties: { id: { type: 'string', pattern: '^[ab]$' } } } } },
+        },
+      ],
+    });
+    const res = await call(gw, '/v1/items?ids=a,c,b');
+    expect(res.status).toBe(200);
+    expect(res.body.data.items.map((i: { id: string } | null) => i?.id ?? null)).toEqual(['a', null, 'b']);
+    expect(res.body.errors).toEqual([expect.objectContaining({ call: 'items', item: 1, code: 'invalid_response' })]);
+    expect(res.body.errors[0]?.message).toContain('$.id: does not match ^[ab]$');
+  });
 });
