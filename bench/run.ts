@@ -21,6 +21,7 @@ import { overhead } from './scenarios/overhead.ts';
 import { processes } from './scenarios/processes.ts';
 import { resilience } from './scenarios/resilience.ts';
 import { runtimes } from './scenarios/runtimes.ts';
+import { schema } from './scenarios/schema.ts';
 import { throughput } from './scenarios/throughput.ts';
 import { tracing } from './scenarios/tracing.ts';
 
@@ -34,6 +35,7 @@ const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
   7: processes,
   8: concurrency,
   9: runtimes,
+  10: schema,
 };
 const BUDGET_S = 390;
 

@@ -6,6 +6,7 @@ import { serverSpan } from './routes/tracing.ts';
 import type { Plan } from './services/plan/index.ts';
 import type { Fetcher } from './services/upstream/index.ts';
 import { accessLog, type AccessLogSink } from './routes/access-log.ts';
+import { registerDocs, type DocsScript } from './routes/docs.ts';
 import { registerEndpoints } from './routes/endpoints.ts';
 import { notFound, onError, requestId, type AppEnv, type FaultLog } from './routes/errors.ts';
 import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
@@ -45,6 +46,12 @@ interface CommonDeps {
   admission?: AdmissionOptions;
   /** Counts each endpoint's requests in flight by route (Node: named when the event loop was blocked). */
   servedRoutes?: ServedRoutes;
+  /**
+   * Serves the `/docs` page's script from the gateway itself (Node: Scalar's bundle from
+   * node_modules). Unset: the page loads it from jsDelivr. `"docs": false` in the config turns off
+   * `/docs` and `/openapi.json` altogether.
+   */
+  docsScript?: DocsScript;
 }
 
 /** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
@@ -114,6 +121,7 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
   registerHealth(app, deps.plan.endpoints.length, readiness);
   if (deps.servedRoutes) for (const e of deps.plan.endpoints) app.on(e.method, e.path, deps.servedRoutes.track(e.id));
+  registerDocs(app, deps.plan, { script: deps.docsScript });
   // Before the endpoints' own handlers (and their body limit): a refusal reads nothing.
   if (deps.admission) {
     const admission = createAdmission(deps.admission);

@@ -39,6 +39,7 @@ import { createTelemetry, INSTRUMENTATION_SCOPE, observeBulkheads } from './serv
 import { startDemoUpstreams, type DemoUpstreams } from './node/demo.ts';
 import { demoConfig } from './services/demo-config.ts';
 import { loadConfigFile } from './node/load-config.ts';
+import { scalarScript } from './node/docs-script.ts';
 import { createNodeLogger } from './node/logger.ts';
 import { gracefulShutdown } from './node/shutdown.ts';
 import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
     admission: { maxInFlight },
     ...(servedRoutes ? { servedRoutes } : {}),
     log: logger.fault,
+    docsScript: scalarScript,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
   });

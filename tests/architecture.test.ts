@@ -71,7 +71,9 @@ function packageAllowed(layer: Layer, spec: string): boolean {
   if (layer === 'serve' && /^@opentelemetry\//.test(spec)) return true; // see violations()
   const service = spec === 'zod' || spec.startsWith('zod/') || spec === '@opentelemetry/api';
   if (layer === 'services') return service;
-  const hono = spec === 'hono' || spec.startsWith('hono/') || (spec.startsWith('@hono/') && !isEntryOnly(spec));
+  // Hono middleware: hono's own, @hono/* (but the Node server), and Scalar's API reference page for /docs.
+  const middleware = (spec.startsWith('@hono/') && !isEntryOnly(spec)) || spec === '@scalar/hono-api-reference';
+  const hono = spec === 'hono' || spec.startsWith('hono/') || middleware;
   return service || hono; // routes, app.ts
 }
 

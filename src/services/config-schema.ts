@@ -1,4 +1,4 @@
-import { z, type input, type output, type ZodError, type ZodType } from './zod.ts';
+import { z, type input, type output, type ZodError, type ZodOptional, type ZodRecord, type ZodString, type ZodType } from './zod.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -29,6 +29,26 @@ export const fieldSchema = z.union([
     maxItems: z.number().int().positive().optional(),
   }),
 ]);
+
+/**
+ * The shape of an upstream's answer: the input field-spec language, extended with `object`
+ * (`properties`), `array` of any shape (`items`), `null` and `nullable`. Properties are optional
+ * unless `"required": true`; properties not declared are allowed (upstreams add fields).
+ */
+export const responseSchemaSchema = scalarFieldSchema.extend({
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'null', 'object', 'array']),
+  /** `true`: `null` is accepted too. */
+  nullable: z.boolean().optional(),
+  minItems: z.number().int().nonnegative().optional(),
+  maxItems: z.number().int().nonnegative().optional(),
+  // Getters: the shape refers to itself (zod 4's way to declare a recursive schema).
+  get items(): ZodOptional<typeof responseSchemaSchema> {
+    return responseSchemaSchema.optional();
+  },
+  get properties(): ZodOptional<ZodRecord<ZodString, typeof responseSchemaSchema>> {
+    return z.record(z.string(), responseSchemaSchema).optional();
+  },
+});
 
 const fieldsSchema = z.record(z.string().regex(NAME, 'must be a plain field name'), fieldSchema);
 
@@ -174,6 +194,12 @@ export const callSchema = z.strictObject({
   hedge: falseOr(z.strictObject(hedgeFields).partial(), 'hedge').optional(),
   /** `false`: this call does not go through its upstream's breaker. */
   circuitBreaker: z.literal(false).optional(),
+  /**
+   * The shape of the upstream's answer (of each element's answer, with `each`): an answer that
+   * does not match fails the call with `invalid_response`. Also the type of `data.<call>` in
+   * `/openapi.json`.
+   */
+  schema: responseSchemaSchema.optional(),
 });
 
 export const endpointSchema = z.strictObject({
@@ -209,6 +235,8 @@ export const configSchema = z.strictObject({
       maxAgeSeconds: z.number().int().nonnegative().default(600),
     })
     .default({ origins: [], credentials: false, maxAgeSeconds: 600 }),
+  /** `false`: no `GET /openapi.json` and no `GET /docs`. */
+  docs: z.boolean().default(true),
 });
 
 /** The config as an operator writes it (defaults optional). */
@@ -219,6 +247,7 @@ export type UpstreamConfig = output<typeof upstreamSchema>;
 export type EndpointConfig = output<typeof endpointSchema>;
 export type CallConfig = output<typeof callSchema>;
 export type FieldConfig = output<typeof fieldSchema>;
+export type ResponseSchemaConfig = output<typeof responseSchemaSchema>;
 export type RetryConfig = output<typeof retrySchema>;
 export type CircuitBreakerConfig = output<typeof circuitBreakerSchema>;
 export type HedgeConfig = output<typeof hedgeSchema>;

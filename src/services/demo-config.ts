@@ -13,6 +13,16 @@ export interface DemoUrls {
  * (`${USERS_URL}`-style placeholders): a dashboard whose optional call times out, an `each`
  * over up to 500 ids, and a call that depends on another.
  */
+/** What the demo's users upstream answers: `{ id, name, managerId }`. */
+const user = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', required: true },
+    name: { type: 'string', required: true },
+    managerId: { type: 'string', nullable: true },
+  },
+} as const;
+
 export function demoConfig(urls: DemoUrls): TributaryConfigInput {
   return defineConfig({
     upstreams: {
@@ -30,9 +40,20 @@ export function demoConfig(urls: DemoUrls): TributaryConfigInput {
         maxConcurrency: 8,
         input: { params: { userId: { type: 'string', pattern: '^[0-9]+$' } } },
         calls: {
-          profile: { upstream: 'users', path: '/users/{params.userId}', required: true },
-          orders: { upstream: 'orders', path: '/orders', query: { user: '{params.userId}' }, timeoutMs: 300 },
-          recs: { upstream: 'recs', path: '/recs/{params.userId}', fallback: [] },
+          profile: { upstream: 'users', path: '/users/{params.userId}', required: true, schema: user },
+          orders: {
+            upstream: 'orders',
+            path: '/orders',
+            query: { user: '{params.userId}' },
+            timeoutMs: 300,
+            schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'string', required: true }, total: { type: 'number', required: true } } } },
+          },
+          recs: {
+            upstream: 'recs',
+            path: '/recs/{params.userId}',
+            fallback: [],
+            schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'string', required: true } } } },
+          },
         },
       },
       {
@@ -42,7 +63,17 @@ export function demoConfig(urls: DemoUrls): TributaryConfigInput {
         deadlineMs: 5000,
         maxConcurrency: 10,
         input: { query: { ids: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9-]{1,32}$' }, maxItems: 500, required: true } } },
-        calls: { items: { upstream: 'catalog', path: '/items/{item}', each: '{query.ids}' } },
+        calls: {
+          items: {
+            upstream: 'catalog',
+            path: '/items/{item}',
+            each: '{query.ids}',
+            schema: {
+              type: 'object',
+              properties: { id: { type: 'string', required: true }, name: { type: 'string', required: true }, price: { type: 'number', required: true } },
+            },
+          },
+        },
       },
       {
         method: 'GET',
@@ -51,8 +82,8 @@ export function demoConfig(urls: DemoUrls): TributaryConfigInput {
         deadlineMs: 1500,
         input: { params: { userId: { type: 'string', pattern: '^[0-9]+$' } } },
         calls: {
-          user: { upstream: 'users', path: '/users/{params.userId}', required: true },
-          manager: { upstream: 'users', path: '/users/{calls.user.managerId}' },
+          user: { upstream: 'users', path: '/users/{params.userId}', required: true, schema: user },
+          manager: { upstream: 'users', path: '/users/{calls.user.managerId}', schema: user },
         },
       },
     ],

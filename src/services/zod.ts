@@ -5,4 +5,4 @@
 import { array, boolean, enum as enumOf, json, literal, number, object, record, strictObject, string, union, unknown } from 'zod';
 
 export const z = { array, boolean, enum: enumOf, json, literal, number, object, record, strictObject, string, union, unknown };
-export type { input, output, ZodError, ZodType } from 'zod';
+export type { input, output, ZodError, ZodOptional, ZodRecord, ZodString, ZodType } from 'zod';

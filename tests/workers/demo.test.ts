@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { SCALAR_VERSION } from '../../src/routes/docs.ts';
 import { demoExports as exports } from './demo-worker.ts';
 
 /**
@@ -24,6 +25,22 @@ describe('src/worker.ts with the bundled demo config', () => {
     expect(res.body.data.orders).toHaveLength(2);
     expect(res.body.data.recs).toEqual([]);
     expect(res.body.errors).toEqual([expect.objectContaining({ call: 'recs', code: 'timeout' })]);
+  });
+
+  it('GET /openapi.json: the demo\'s endpoints, data typed by each call\'s schema', async () => {
+    const res = await get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.paths)).toEqual(['/v1/dashboard/{userId}', '/v1/items', '/v1/users/{userId}/with-manager']);
+    const data = res.body.paths['/v1/dashboard/{userId}'].get.responses['200'].content['application/json'].schema.properties.data;
+    expect(data.properties.profile.required).toEqual(['id', 'name']);
+  });
+
+  it('GET /docs: the API reference page, its script from the CDN (the Worker bundles no copy)', async () => {
+    const response = await exports.default.fetch('http://gateway.test/docs');
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('"url": "/openapi.json"');
+    expect(html).toContain(`<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@${SCALAR_VERSION}"></script>`);
   });
 
   it('GET /v1/items: one catalog call per id, in the order asked', async () => {

@@ -1,6 +1,7 @@
 import type { CallConfig, EndpointConfig, FieldConfig, UpstreamConfig } from '../config-schema.ts';
 import { bodyRefs, parseBody, parseTemplate, refsOf, soleRef, type BodyTemplate, type Ref, type Template } from '../template.ts';
 import { didYouMean } from './did-you-mean.ts';
+import { compileResponseSchema } from '../response-schema.ts';
 import { compileCallResilience } from './resilience.ts';
 import type { CompiledCall, CompiledUpstream } from './types.ts';
 
@@ -89,6 +90,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
   }
   context.dependencies?.set(name, [...dependsOn]);
   const resilience = compileCallResilience(call, upstreamConfig, where, issues);
+  const answerCheck = call.schema ? compileResponseSchema(call.schema, where, issues) : undefined;
   if (issues.length > before || !upstream || !path) return undefined;
   return {
     name,
@@ -106,6 +108,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     expectBody: call.expectBody,
     dependsOn: [...dependsOn],
     ...resilience,
+    ...(call.schema && answerCheck ? { schema: { config: call.schema, check: answerCheck } } : {}),
   };
 }
 

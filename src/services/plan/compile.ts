@@ -8,6 +8,9 @@ import { retryBudgetOf } from './resilience.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Env, Plan } from './types.ts';
 import { compileUpstream } from './upstream.ts';
 
+/** Paths the gateway answers itself while `docs` is on: the OpenAPI document, the page, its script and icon. */
+const DOCS_PATHS = ['/openapi.json', '/docs', '/docs/scalar.js', '/favicon.ico'];
+
 /**
  * Validates a config and compiles it into an executable plan, once, at start-up. Every
  * problem found is reported together, each naming its endpoint, call and field.
@@ -47,6 +50,9 @@ export function compileConfig(raw: unknown, env: Env = {}): { plan: Plan; issues
     const shape = `${endpoint.method} ${endpoint.path.replace(/:[A-Za-z0-9_]+/g, ':')}`;
     if (seen.has(shape)) issues.push(`endpoint ${id}: declared twice (another endpoint has the same method and path)`);
     seen.add(shape);
+    if (config.docs && DOCS_PATHS.includes(endpoint.path)) {
+      issues.push(`endpoint ${id}, field "path": ${endpoint.path} is the gateway's own API description (set "docs": false to use it)`);
+    }
     const compiled = compileEndpoint(endpoint, `endpoint ${id}`, callNames, known, issues);
     if (compiled) endpoints.push(compiled);
   }
@@ -56,7 +62,7 @@ export function compileConfig(raw: unknown, env: Env = {}): { plan: Plan; issues
       call.upstream.retryBudget = retryBudgetOf(config.upstreams[call.upstream.name] as UpstreamConfig);
     }
   }
-  return { plan: { upstreams, endpoints, cors: config.cors }, issues };
+  return { plan: { upstreams, endpoints, cors: config.cors, docs: config.docs }, issues };
 }
 
 function compileEndpoint(
@@ -94,6 +100,8 @@ function compileEndpoint(
     path: endpoint.path,
     deadlineMs: endpoint.deadlineMs,
     maxConcurrency: endpoint.maxConcurrency,
+    description: endpoint.description,
+    fields: { params, query: endpoint.input.query, body: endpoint.input.body },
     input: {
       params: compileFields(params, { fromText: true, allRequired: true }),
       query: compileFields(endpoint.input.query, { fromText: true }),

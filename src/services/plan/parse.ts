@@ -25,6 +25,7 @@ export interface ParsedConfig {
   upstreamNames: ReadonlySet<string>;
   endpoints: ParsedEndpoint[];
   cors: TributaryConfig['cors'];
+  docs: boolean;
 }
 
 const CORS_DEFAULT = configSchema.shape.cors.parse(undefined);
@@ -52,8 +53,8 @@ export function parseConfig(raw: unknown, issues: string[]): ParsedConfig {
   return again?.success ? parsed(again.data) : salvage(cleaned);
 }
 
-function parsed({ upstreams, endpoints, cors }: TributaryConfig): ParsedConfig {
-  return { upstreams, upstreamNames: new Set(Object.keys(upstreams)), endpoints: endpoints.map((config) => ({ config, callNames: Object.keys(config.calls) })), cors };
+function parsed({ upstreams, endpoints, cors, docs }: TributaryConfig): ParsedConfig {
+  return { upstreams, upstreamNames: new Set(Object.keys(upstreams)), endpoints: endpoints.map((config) => ({ config, callNames: Object.keys(config.calls) })), cors, docs };
 }
 
 /** A copy of `raw` without the fields these issues name as unknown; `raw` itself if it cannot be copied. */
@@ -90,7 +91,8 @@ function salvage(raw: unknown): ParsedConfig {
     if (endpoint) endpoints.push(endpoint);
   }
   const cors = configSchema.shape.cors.safeParse(config.cors);
-  return { upstreams, upstreamNames, endpoints, cors: cors.success ? cors.data : CORS_DEFAULT };
+  // A config that failed the schema is never served; its docs setting only has to be a boolean.
+  return { upstreams, upstreamNames, endpoints, cors: cors.success ? cors.data : CORS_DEFAULT, docs: config.docs !== false };
 }
 
 /** An endpoint whose own fields are valid, with those of its calls that are valid on their own. */

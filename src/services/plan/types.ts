@@ -1,5 +1,6 @@
 import type { ZodType } from '../zod.ts';
-import type { CallConfig, EndpointConfig, TributaryConfig } from '../config-schema.ts';
+import type { CallConfig, EndpointConfig, FieldConfig, ResponseSchemaConfig, TributaryConfig } from '../config-schema.ts';
+import type { ResponseCheck } from '../response-schema.ts';
 import type { BodyTemplate, Ref, Template } from '../template.ts';
 
 /** What a retry may be tried again on: a per-try timeout, a transport failure, any 5xx, a 429. */
@@ -84,6 +85,8 @@ export interface CompiledCall {
   hedge: CompiledHedge | undefined;
   /** Whether this call goes through its upstream's breaker (false when the upstream has none or the call opts out). */
   useBreaker: boolean;
+  /** The declared shape of an answer, and its compiled check; undefined: any JSON is accepted. */
+  schema?: { config: ResponseSchemaConfig; check: ResponseCheck } | undefined;
 }
 
 export interface CompiledEndpoint {
@@ -94,6 +97,9 @@ export interface CompiledEndpoint {
   deadlineMs: number;
   maxConcurrency: number;
   input: { params: ZodType; query: ZodType; body: ZodType | undefined; arrayQuery: ReadonlySet<string> };
+  description?: string | undefined;
+  /** The input fields as declared (path params with their defaults): what `/openapi.json` describes. */
+  fields?: { params: Record<string, FieldConfig>; query: Record<string, FieldConfig>; body: Record<string, FieldConfig> | undefined };
   /** In declaration order: response keys follow it. */
   calls: CompiledCall[];
 }
@@ -102,6 +108,8 @@ export interface Plan {
   upstreams: Map<string, CompiledUpstream>;
   endpoints: CompiledEndpoint[];
   cors: TributaryConfig['cors'];
+  /** `GET /openapi.json` and `GET /docs` are served. Default true. */
+  docs?: boolean;
 }
 
 export type Env = Record<string, string | undefined>;

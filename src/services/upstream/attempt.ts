@@ -17,6 +17,7 @@ import type { CallFn, CallResult, Fetcher } from './types.ts';
  */
 export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
   const { upstream, expectBody } = call;
+  const check = call.schema?.check;
   return async function sendOnce(ctx) {
     const headers = { ...ctx.request.headers };
     const done = ctx.observer.attempt(ctx, headers);
@@ -39,7 +40,13 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
         result = { ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
       } else {
         const text = await readLimited(response, upstream.maxBodyBytes, ctx.label);
-        const value = parseJson(text, ctx.label, upstream.name, upstream.maxJsonDepth, expectBody && status !== 204 && status !== 205, status);
+        const bodyExpected = expectBody && status !== 204 && status !== 205;
+        const value = parseJson(text, ctx.label, upstream.name, upstream.maxJsonDepth, bodyExpected, status);
+        // An empty answer where none was expected is `null` by the call's own rule, not the upstream's shape.
+        const mismatch = check && (bodyExpected || value !== null) ? check(value) : undefined;
+        if (mismatch !== undefined) {
+          throw new TributaryError('invalid_response', `${ctx.label}: ${upstream.name} answered ${status} with a body that does not match the call's schema: ${mismatch}`);
+        }
         result = { ok: true, value, status, attempts: 1, waitMs: 0 };
       }
     } catch (thrown) {
