@@ -1,5 +1,6 @@
 import type { ZodType } from '../zod.ts';
 import type { CallConfig, EndpointConfig, TributaryConfig } from '../config-schema.ts';
+import type { PickTree } from '../pick.ts';
 import type { BodyTemplate, Ref, Template } from '../template.ts';
 
 /** What a retry may be tried again on: a per-try timeout, a transport failure, any 5xx, a 429. */
@@ -81,6 +82,10 @@ export interface CompiledCall {
   hedge: CompiledHedge | undefined;
   /** Whether this call goes through its upstream's breaker (false when the upstream has none or the call opts out). */
   useBreaker: boolean;
+  /** The paths of the answer kept in `data` (and in stream lines); undefined: the whole answer. */
+  pick?: PickTree | undefined;
+  /** Upstream status -> the gateway's answer, when this required call fails with it. */
+  statusMap?: ReadonlyMap<number, number> | undefined;
 }
 
 export interface CompiledEndpoint {
@@ -93,6 +98,10 @@ export interface CompiledEndpoint {
   input: { params: ZodType; query: ZodType; body: ZodType | undefined; arrayQuery: ReadonlySet<string> };
   /** In declaration order: response keys follow it. */
   calls: CompiledCall[];
+  /** The `response` template: what `data` becomes; undefined: one key per call. */
+  response?: BodyTemplate | undefined;
+  /** `Cache-Control` of complete 200 answers (with a weak ETag); undefined: `no-store`. */
+  cacheControl?: string | undefined;
 }
 
 export interface Plan {
