@@ -10,6 +10,7 @@ import { registerEndpoints } from './routes/endpoints.ts';
 import { notFound, onError, requestId, type AppEnv, type FaultLog } from './routes/errors.ts';
 import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
 import { createAdmission, markAccepted, type AdmissionOptions } from './routes/admission.ts';
+import { compression, type Compressor } from './routes/compression.ts';
 
 /** What every app takes, whatever owns its engine. */
 interface CommonDeps {
@@ -42,6 +43,12 @@ interface CommonDeps {
    * (Workers, where the platform sheds). Node: `TRIBUTARY_MAX_IN_FLIGHT`, default `defaultMaxInFlight(plan)`.
    */
   admission?: AdmissionOptions;
+  /**
+   * Compresses JSON answers over 1 KiB and streams (flushed per line) for clients that accept
+   * it. Node: `nodeCompressor` (brotli, gzip). Unset: none (Workers, where Cloudflare's edge
+   * compresses `application/json`).
+   */
+  compressor?: Compressor;
 }
 
 /** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
@@ -109,7 +116,9 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
   if (deps.readiness) app.use('*', closeWhileDraining(readiness));
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
+  if (deps.compressor) app.use('*', compression(deps.compressor));
   registerHealth(app, deps.plan.endpoints.length, readiness);
+  const log: FaultLog = deps.log ?? ((message, error) => console.error(message, error));
   // Before the endpoints' own handlers (and their body limit): a refusal reads nothing.
   if (deps.admission) {
     const admission = createAdmission(deps.admission);
@@ -119,9 +128,10 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
     maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024,
     debugToken: deps.debugToken,
     cutoff: deps.cutoff,
+    log,
   });
   app.notFound(notFound);
-  app.onError(onError(deps.log ?? ((message, error) => console.error(message, error))));
+  app.onError(onError(log));
   return engine ? { app, engine } : { app };
 }
 

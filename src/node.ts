@@ -27,6 +27,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
+import { nodeCompressor } from './node/compression.ts';
 import { createReadiness } from './routes/health.ts';
 import { defaultMaxInFlight, readMaxInFlight } from './routes/admission.ts';
 import { compilePlan, ConfigError, type Plan } from './services/plan/index.ts';
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
     cutoff: cutoff.signal,
     maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
     admission: { maxInFlight },
+    compressor: nodeCompressor,
     log: logger.fault,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
