@@ -148,8 +148,10 @@ async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: A
     vary: 'accept',
   };
   // Only a complete 200 may be cached: a partial answer is not what the next caller should get.
+  // The ETag covers `data` (errors are none, meta.complete is true): `durationMs` differs every
+  // time, and a weak validator says "the same content", not "the same bytes".
   if (endpoint.cacheControl && status === 200 && result.complete) {
-    const etag = await weakEtag(bytes);
+    const etag = await weakEtag(encoder.encode(JSON.stringify(result.data)));
     headers['cache-control'] = endpoint.cacheControl;
     headers.etag = etag;
     if (noneMatch(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
