@@ -116,12 +116,16 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
 
 function compileCallPick(call: CallConfig, where: string, issues: string[]): PickTree | undefined {
   if (!call.pick) return undefined;
-  try {
-    return compilePick(call.pick);
-  } catch (error) {
-    issues.push(`${where}, field "pick": ${(error as Error).message}`);
-    return undefined;
+  const before = issues.length;
+  // Path by path, so every malformed one is reported.
+  for (const path of call.pick) {
+    try {
+      compilePick([path]);
+    } catch (error) {
+      issues.push(`${where}, field "pick": ${(error as Error).message}`);
+    }
   }
+  return issues.length > before ? undefined : compilePick(call.pick);
 }
 
 /** Only a required call decides the request's status; both sides must be 4xx or 5xx statuses. */
