@@ -47,7 +47,7 @@ export async function streamAggregate(
     link.dispose();
     throw error;
   }
-  running
+  const ended = running
     .then(
       (result) => {
         c.set('aggregate', outcomeOf(result.complete, result.errors));
@@ -67,10 +67,27 @@ export async function streamAggregate(
       link.dispose();
       owned.release();
     });
+  keepAlive(c, ended);
   return new Response(out.readable, {
     status: 200,
     headers: { 'content-type': CONTENT_TYPE[format], 'cache-control': 'no-store', vary: 'accept', 'x-accel-buffering': 'no' },
   });
+}
+
+/**
+ * On Workers, the invocation is kept alive until the calls have settled (the stream is written
+ * after the handler returned), and the Worker exports the request's spans only after that.
+ * Node has no execution context, and keeps running anyway.
+ */
+function keepAlive(c: Context<AppEnv>, ended: Promise<void>): void {
+  let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (promise) => ctx.waitUntil(promise);
+  } catch {
+    // Hono throws when the runtime gave no execution context.
+  }
+  waitUntil?.(ended);
 }
 
 /** One call's (or element's) line: its `data` as the JSON answer shows it, or its error entry. */
