@@ -35,10 +35,11 @@ export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
     const type = res.headers.get('content-type') ?? '';
     if (!res.body || c.req.method === 'HEAD' || res.status === 204 || res.status === 304 || !COMPRESSIBLE.test(type)) return;
     if (res.headers.has('content-encoding') || /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '')) return;
-    const length = res.headers.get('content-length');
-    if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
+    // Whether this answer is compressed depends on Accept-Encoding, small or not: caches must know.
     const vary = res.headers.get('vary');
     if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
+    const length = res.headers.get('content-length');
+    if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
     const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
     if (!encoding) return;
     c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);

@@ -97,6 +97,7 @@ describe('compressed JSON answers on Node', () => {
   it('leaves an answer under 1 KiB, and a client that accepts no encoding, uncompressed', async () => {
     const small = await request('/v1/small', { 'accept-encoding': 'gzip, br' });
     expect(small.res.headers['content-encoding']).toBeUndefined();
+    expect(small.res.headers.vary).toBe('accept, accept-encoding');
     expect(JSON.parse((await collect(small))[0]?.line ?? '').data.small.id).toBe('s');
     const plain = await request('/v1/big', {});
     expect(plain.res.headers['content-encoding']).toBeUndefined();
