@@ -67,6 +67,8 @@ export async function streamAggregate(
       link.dispose();
       owned.release();
     });
+  // Admission holds its slot, and the access log its line, until the stream ends.
+  c.set('streamEnded', ended);
   keepAlive(c, ended);
   return new Response(out.readable, {
     status: 200,

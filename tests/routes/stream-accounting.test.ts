@@ -1,0 +1,57 @@
+/** A streamed answer outlives its handler: load shedding and the access log count it until its last line. */
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import type { AccessLogEntry } from '../../src/routes/access-log.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
+import { fakeFetcher, json } from '../services/fake-fetcher.ts';
+
+function setup() {
+  const fake = fakeFetcher();
+  const log: AccessLogEntry[] = [];
+  const { app } = createApp({
+    plan: compilePlan({
+      upstreams: { u: { baseUrl: 'http://u.test' } },
+      endpoints: [{ path: '/v1/a', deadlineMs: 60_000, calls: { a: { upstream: 'u', path: '/a' }, b: { upstream: 'u', path: '/b' } } }],
+    }),
+    fetcher: fake.fetcher,
+    admission: { maxInFlight: 1 },
+    accessLog: (entry) => log.push(entry),
+  });
+  return { app, fake, log };
+}
+
+const NDJSON = { headers: { accept: 'application/x-ndjson' } };
+const flush = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('a stream in flight', () => {
+  it('keeps its load-shedding slot until its last line, so the next request is refused meanwhile', async () => {
+    const { app, fake } = setup();
+    const streaming = await app.request('/v1/a', NDJSON);
+    expect(streaming.status).toBe(200);
+    await flush();
+    expect(fake.calls).toHaveLength(2);
+    const refused = await app.request('/v1/a');
+    expect(refused.status).toBe(503);
+    for (const call of fake.calls) call.respond(json({ ok: true }));
+    const text = await streaming.text();
+    expect(text.trim().split('\n')).toHaveLength(3);
+    await flush();
+    const next = app.request('/v1/a');
+    await flush();
+    fake.calls[2]?.respond(json({}));
+    fake.calls[3]?.respond(json({}));
+    expect((await next).status).toBe(200);
+  });
+
+  it('is written to the access log once it has ended, with its outcome', async () => {
+    const { app, fake, log } = setup();
+    const streaming = await app.request('/v1/a', NDJSON);
+    await flush();
+    expect(log).toEqual([]);
+    fake.calls[0]?.respond(json({}));
+    fake.calls[1]?.respond(json({}, 500));
+    await streaming.text();
+    await flush();
+    expect(log).toEqual([expect.objectContaining({ route: '/v1/a', status: 200, complete: false, failed: [{ call: 'b', code: 'http_status' }] })]);
+  });
+});
