@@ -49,9 +49,7 @@ export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
     if (spanContext.traceFlags & TraceFlags.SAMPLED) c.header('traceresponse', traceresponse(spanContext));
     const ctx = trace.setSpan(parent, span);
     c.set('traceContext', ctx);
-    try {
-      await context.with(ctx, next);
-    } finally {
+    const finish = (): void => {
       const ended = performance.now();
       const route = c.get('route');
       const status = c.res.status;
@@ -63,6 +61,14 @@ export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
       });
       if (span.isRecording()) describeResponse(span, c, method, route, status);
       span.end(spanTime(ended));
+    };
+    try {
+      await context.with(ctx, next);
+    } finally {
+      // A stream is answered when its last line is written, not when its headers are.
+      const streamEnded = c.get('streamEnded');
+      if (streamEnded) void streamEnded.then(finish);
+      else finish();
     }
   };
 }

@@ -4,11 +4,14 @@ import { createApp } from '../../src/app.ts';
 import type { AccessLogEntry } from '../../src/routes/access-log.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
 import { fakeFetcher, json } from '../services/fake-fetcher.ts';
+import { inMemoryTracing } from '../tracing/in-memory-tracing.ts';
 
 function setup() {
   const fake = fakeFetcher();
   const log: AccessLogEntry[] = [];
+  const tracing = inMemoryTracing();
   const { app } = createApp({
+    telemetry: tracing.telemetry,
     plan: compilePlan({
       upstreams: { u: { baseUrl: 'http://u.test' } },
       endpoints: [{ path: '/v1/a', deadlineMs: 60_000, calls: { a: { upstream: 'u', path: '/a' }, b: { upstream: 'u', path: '/b' } } }],
@@ -17,7 +20,7 @@ function setup() {
     admission: { maxInFlight: 1 },
     accessLog: (entry) => log.push(entry),
   });
-  return { app, fake, log };
+  return { app, fake, log, tracing };
 }
 
 const NDJSON = { headers: { accept: 'application/x-ndjson' } };
@@ -53,5 +56,18 @@ describe('a stream in flight', () => {
     await streaming.text();
     await flush();
     expect(log).toEqual([expect.objectContaining({ route: '/v1/a', status: 200, complete: false, failed: [{ call: 'b', code: 'http_status' }] })]);
+  });
+
+  it('ends its SERVER span after the last line, around the aggregate span', async () => {
+    const { app, fake, tracing } = setup();
+    const streaming = await app.request('/v1/a', NDJSON);
+    await flush();
+    expect(tracing.spans().map((s) => s.name)).toEqual([]);
+    for (const call of fake.calls) call.respond(json({}));
+    await streaming.text();
+    await flush();
+    const names = tracing.spans().map((s) => s.name);
+    expect(names.indexOf('GET /v1/a')).toBe(names.length - 1);
+    expect(names).toContain('aggregate GET /v1/a');
   });
 });
