@@ -148,45 +148,36 @@ describe('response shaping: the response template', () => {
 });
 
 describe('template refs by array index', () => {
-  it('uses a nested field of an array element in a dependent call path', async () => {
-    const up = upstreamScope('index');
-    const gw = gateway({
+  /** `orders` answers ORDER (under `body`); `next` is a call that uses it. */
+  const indexed = (label: string, next: Record<string, unknown>) => {
+    const up = upstreamScope(label);
+    return gateway({
       upstreams: { u: { baseUrl: up.base } },
-      endpoints: [
-        {
-          path: '/v1/index',
-          calls: {
-            orders: { upstream: 'u', method: 'POST', path: '/json/list', body: ORDER },
-            first: { upstream: 'u', path: '/json/{calls.orders.body.items.0.id}', query: { qty: '{calls.orders.body.items.1.qty}' } },
-          },
-        },
-      ],
+      endpoints: [{ path: '/v1/index', calls: { orders: { upstream: 'u', method: 'POST', path: '/json/list', body: ORDER }, next: { upstream: 'u', ...next } as never } }],
     });
+  };
+
+  it('uses a nested field of an array element in a dependent call path', async () => {
+    const gw = indexed('index', { path: '/json/{calls.orders.body.items.0.id}', query: { qty: '{calls.orders.body.items.1.qty}' } });
     const res = await call(gw, '/v1/index');
-    expect(res.body.data.first.id).toBe('a1');
-    expect(res.body.data.first.query).toEqual({ qty: '1' });
+    expect(res.body.data.next.id).toBe('a1');
+    expect(res.body.data.next.query).toEqual({ qty: '1' });
   });
 
   it('fails the dependent call with invalid_response, naming the ref, when the index is missing from its path', async () => {
-    const up = upstreamScope('index-missing');
-    const gw = gateway({
-      upstreams: { u: { baseUrl: up.base } },
-      endpoints: [
-        {
-          path: '/v1/index-missing',
-          calls: {
-            orders: { upstream: 'u', method: 'POST', path: '/json/list', body: ORDER },
-            fifth: { upstream: 'u', path: '/json/{calls.orders.body.items.5.id}', query: { qty: '{calls.orders.body.items.7.qty}' } },
-          },
-        },
-      ],
-    });
-    const res = await call(gw, '/v1/index-missing');
+    const gw = indexed('index-missing', { path: '/json/{calls.orders.body.items.5.id}', query: { qty: '{calls.orders.body.items.7.qty}' } });
+    const res = await call(gw, '/v1/index');
     expect(res.status).toBe(200);
-    expect(res.body.data.fifth).toBeNull();
+    expect(res.body.data.next).toBeNull();
     expect(res.body.errors).toEqual([
-      expect.objectContaining({ call: 'fifth', code: 'invalid_response', message: 'fifth: {calls.orders.body.items.5.id} is missing, not a string or number', attempts: 0 }),
+      expect.objectContaining({ call: 'next', code: 'invalid_response', message: 'next: {calls.orders.body.items.5.id} is missing, not a string or number', attempts: 0 }),
     ]);
+  });
+
+  it('leaves out a query parameter whose index is missing', async () => {
+    const gw = indexed('index-query', { path: '/json/q', query: { qty: '{calls.orders.body.items.7.qty}', first: '{calls.orders.body.items.0.id}' } });
+    const res = await call(gw, '/v1/index');
+    expect(res.body.data.next.query).toEqual({ first: 'a1' });
   });
 });
 
