@@ -18,6 +18,7 @@ import { fanout } from './scenarios/fanout.ts';
 import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { resilience } from './scenarios/resilience.ts';
+import { shaping } from './scenarios/shaping.ts';
 import { throughput } from './scenarios/throughput.ts';
 import { tracing } from './scenarios/tracing.ts';
 
@@ -28,6 +29,7 @@ const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
   4: tracing,
   5: memory,
   6: resilience,
+  7: shaping,
 };
 const BUDGET_S = 390;
 

@@ -10,6 +10,8 @@ export interface LoadOptions {
   pid?: number;
   /** Also track the server's peak RSS during the run (resets VmHWM first). */
   memory?: boolean;
+  /** Request headers (Accept, Accept-Encoding). */
+  headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -46,7 +48,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const result = await new Promise<Result>((resolve, reject) => {
     const instance = autocannon(
-      { url: options.url, connections: options.connections, duration: options.durationS, timeout: 10 },
+      { url: options.url, connections: options.connections, duration: options.durationS, timeout: 10, ...(options.headers ? { headers: options.headers } : {}) },
       (error, res) => (error ? reject(error) : resolve(res)),
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
