@@ -141,7 +141,8 @@ function corsFor(origins: string[], credentials: boolean, maxAgeSeconds: number)
     credentials,
     maxAge: maxAgeSeconds,
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id', 'traceresponse'],
-    allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug'],
+    // `etag` and `if-none-match`: a frontend may revalidate a cacheable endpoint itself.
+    exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id', 'traceresponse', 'etag'],
+    allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug', 'if-none-match'],
   });
 }

@@ -240,6 +240,20 @@ describe('cache headers', () => {
     await changed.arrayBuffer();
   });
 
+  it('lets a frontend on an allowed origin read the ETag and send If-None-Match', async () => {
+    const up = upstreamScope('etag-cors');
+    const origin = 'https://app.example.com';
+    const gw = gateway({ ...config(up.base, '/json/a'), cors: { origins: [origin] } });
+    const res = await gw.app.request('/v1/cached', { headers: { origin } });
+    await res.arrayBuffer();
+    expect((res.headers.get('access-control-expose-headers') ?? '').split(/,\s*/)).toContain('etag');
+    const preflight = await gw.app.request('/v1/cached', {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'if-none-match' },
+    });
+    expect((preflight.headers.get('access-control-allow-headers') ?? '').split(/,\s*/)).toContain('if-none-match');
+  });
+
   it('sends no-store and no ETag without cacheControl, and for a partial answer', async () => {
     const up = upstreamScope('etag-partial');
     const plain = await call(gateway(config(up.base, '/json/a')), '/v1/plain');
