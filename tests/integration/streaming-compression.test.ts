@@ -3,7 +3,7 @@ import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeCompressor } from '../../src/node/compression.ts';
 import { startUpstream, type Upstream } from '../support/upstream-server.ts';
-import { eventually, startGateway, type RunningGateway } from './gateway-server.ts';
+import { bulkheads, eventually, startGateway, type RunningGateway } from './gateway-server.ts';
 
 let upstream: Upstream;
 let gw: RunningGateway;
@@ -24,6 +24,16 @@ beforeAll(async () => {
         { path: '/v1/big', calls: { big: { upstream: 'u', path: '/huge/4000' } } },
         { path: '/v1/small', calls: { small: { upstream: 'u', path: '/json/s' } } },
         { path: '/v1/hang', deadlineMs: 8000, calls: { fast: { upstream: 'u', path: '/json/f' }, hung: { upstream: 'u', path: '/hang/h' } } },
+        {
+          path: '/v1/mixed/:n',
+          deadlineMs: 400,
+          calls: {
+            ok: { upstream: 'u', path: '/json/{params.n}' },
+            fail: { upstream: 'u', path: '/status/503' },
+            hang: { upstream: 'u', path: '/hang/{params.n}' },
+            main: { upstream: 'u', path: '/status/500', query: { delay: '{params.n}' }, required: true },
+          },
+        },
       ],
     },
     { compressor: nodeCompressor },
@@ -114,6 +124,35 @@ describe('a streaming client disconnecting on Node', () => {
     answer.res.destroy();
     await eventually(() => upstream.stats(scope).aborted === 1, 3000);
     expect(upstream.stats(scope).inFlight).toBe(0);
+    expect(gw.faults).toEqual([]);
+  });
+});
+
+describe('streams leave nothing behind on Node', () => {
+  it('after streamed requests that fail, time out or lose their client, no permit is held and no upstream request is open', async () => {
+    const requests: Promise<unknown>[] = [];
+    for (let n = 0; n < 20; n++) {
+      const headers = { accept: n % 2 === 0 ? 'application/x-ndjson' : 'text/event-stream', 'accept-encoding': n % 3 === 0 ? 'br' : 'gzip' };
+      const controller = new AbortController();
+      // Every fourth client leaves mid-stream.
+      if (n % 4 === 3) setTimeout(() => controller.abort(), 30 + n * 5);
+      requests.push(
+        fetch(`${gw.url}/v1/mixed/${n * 20}`, { headers, signal: controller.signal }).then(
+          async (res) => {
+            expect(res.status).toBe(200);
+            const text = await res.text();
+            expect(text).toMatch(/"status":(502|504)/);
+          },
+          (error: unknown) => expect(controller.signal.aborted, String(error)).toBe(true),
+        ).catch((error: unknown) => {
+          if (!controller.signal.aborted) throw error;
+        }),
+      );
+    }
+    const settled = await Promise.allSettled(requests);
+    expect(settled.filter((r) => r.status === 'rejected')).toEqual([]);
+    await eventually(() => bulkheads(gw.engine).u?.running === 0 && upstream.stats(scope).inFlight === 0, 3000);
+    expect(bulkheads(gw.engine)).toEqual({ u: { running: 0, waiting: 0 } });
     expect(gw.faults).toEqual([]);
   });
 });
