@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, gateway, upstreamScope } from './harness.ts';
-
-/** Reads a body line by line, noting when (client clock, ms since `start`) each line arrived. */
-async function* timedLines(body: ReadableStream<Uint8Array>, start: number): AsyncGenerator<{ line: string; at: number }> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        yield { line, at: performance.now() - start };
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
+import { timedLines } from './lines.ts';
 
 async function ndjson(res: Response): Promise<any[]> {
   const lines: any[] = [];

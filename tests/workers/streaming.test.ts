@@ -6,6 +6,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { OtlpTraces } from '../../src/worker/otlp-json.ts';
 import { createWorker } from '../../src/worker/handler.ts';
+import { timedLines } from '../contract/lines.ts';
 import { executionContext, upstreamScope } from './helpers.ts';
 import type { ReceivedExport } from './otlp-receiver.ts';
 
@@ -32,19 +33,8 @@ describe('streaming on Workers', () => {
     expect(response.status).toBe(200);
     // workerd does not compress: on Cloudflare the edge decides (see README, "Compression").
     expect(response.headers.get('content-encoding')).toBeNull();
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
     const lines: { value: any; at: number }[] = [];
-    let buffered = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-        lines.push({ value: JSON.parse(buffered.slice(0, i)), at: performance.now() - start });
-        buffered = buffered.slice(i + 1);
-      }
-    }
+    for await (const { line, at } of timedLines(response.body as ReadableStream<Uint8Array>, start)) lines.push({ value: JSON.parse(line), at });
     expect(lines.map((l) => l.value.call ?? 'final')).toEqual(['fast', 'slow', 'final']);
     expect(lines[0]?.value).toEqual({ call: 'fast', ok: true, data: { id: 'fast' } });
     expect(lines[0]?.at).toBeLessThan(900);
