@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import type { AccessLogEntry } from '../../src/routes/access-log.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
+import { createTelemetry, type Telemetry } from '../../src/services/telemetry.ts';
 import { fakeFetcher, json } from '../services/fake-fetcher.ts';
 import { inMemoryTracing } from '../tracing/in-memory-tracing.ts';
 
@@ -69,5 +70,28 @@ describe('a stream in flight', () => {
     const names = tracing.spans().map((s) => s.name);
     expect(names.indexOf('GET /v1/a')).toBe(names.length - 1);
     expect(names).toContain('aggregate GET /v1/a');
+  });
+});
+
+describe('a fault after the stream started', () => {
+  it('is logged once and ends the stream with a 500 line naming the request id, nothing more', async () => {
+    const fake = fakeFetcher();
+    const faults: unknown[] = [];
+    const telemetry = createTelemetry();
+    // A bug in the call path once the headers are gone: the metrics listener throws.
+    const broken = { ...telemetry, upstreamDuration: { record: () => { throw new Error('boom'); } } } as unknown as Telemetry;
+    const { app } = createApp({
+      plan: compilePlan({ upstreams: { u: { baseUrl: 'http://u.test' } }, endpoints: [{ path: '/v1/a', calls: { a: { upstream: 'u', path: '/a' } } }] }),
+      fetcher: fake.fetcher,
+      telemetry: broken,
+      log: (_message, error) => faults.push(error),
+    });
+    const res = await app.request('/v1/a', { headers: { ...NDJSON.headers, 'x-request-id': 'req-1' } });
+    expect(res.status).toBe(200);
+    await flush();
+    fake.calls[0]?.respond(json({}));
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([{ meta: { complete: false }, complete: false, status: 500, error: { code: 'internal', message: 'internal error', requestId: 'req-1' } }]);
+    expect(faults).toEqual([new Error('boom')]);
   });
 });
