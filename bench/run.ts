@@ -22,6 +22,7 @@ import { processes } from './scenarios/processes.ts';
 import { resilience } from './scenarios/resilience.ts';
 import { runtimes } from './scenarios/runtimes.ts';
 import { schema } from './scenarios/schema.ts';
+import { shaping } from './scenarios/shaping.ts';
 import { throughput } from './scenarios/throughput.ts';
 import { tracing } from './scenarios/tracing.ts';
 
@@ -36,6 +37,7 @@ const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
   8: concurrency,
   9: runtimes,
   10: schema,
+  11: shaping,
 };
 const BUDGET_S = 390;
 

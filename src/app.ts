@@ -12,6 +12,7 @@ import { notFound, onError, requestId, type AppEnv, type FaultLog } from './rout
 import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
 import { createAdmission, markAccepted, type AdmissionOptions } from './routes/admission.ts';
 import type { ServedRoutes } from './routes/served-routes.ts';
+import { compression, type Compressor } from './routes/compression.ts';
 
 /** What every app takes, whatever owns its engine. */
 interface CommonDeps {
@@ -52,6 +53,12 @@ interface CommonDeps {
    * `/docs` and `/openapi.json` altogether.
    */
   docsScript?: DocsScript;
+  /**
+   * Compresses JSON answers over 1 KiB and streams (flushed per line) for clients that accept
+   * it. Node: `nodeCompressor` (brotli, gzip). Unset: none (Workers, where Cloudflare's edge
+   * compresses `application/json`).
+   */
+  compressor?: Compressor;
 }
 
 /** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
@@ -119,9 +126,11 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
   if (deps.readiness) app.use('*', closeWhileDraining(readiness));
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
+  if (deps.compressor) app.use('*', compression(deps.compressor));
   registerHealth(app, deps.plan.endpoints.length, readiness);
   if (deps.servedRoutes) for (const e of deps.plan.endpoints) app.on(e.method, e.path, deps.servedRoutes.track(e.id));
   registerDocs(app, deps.plan, { script: deps.docsScript });
+  const log: FaultLog = deps.log ?? ((message, error) => console.error(message, error));
   // Before the endpoints' own handlers (and their body limit): a refusal reads nothing.
   if (deps.admission) {
     const admission = createAdmission(deps.admission);
@@ -131,9 +140,10 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
     maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024,
     debugToken: deps.debugToken,
     cutoff: deps.cutoff,
+    log,
   });
   app.notFound(notFound);
-  app.onError(onError(deps.log ?? ((message, error) => console.error(message, error))));
+  app.onError(onError(log));
   return engine ? { app, engine } : { app };
 }
 
@@ -143,7 +153,8 @@ function corsFor(origins: string[], credentials: boolean, maxAgeSeconds: number)
     credentials,
     maxAge: maxAgeSeconds,
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id', 'traceresponse'],
-    allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug'],
+    // `etag` and `if-none-match`: a frontend may revalidate a cacheable endpoint itself.
+    exposeHeaders: ['x-aggregate-complete', 'server-timing', 'x-request-id', 'traceresponse', 'etag'],
+    allowHeaders: ['content-type', 'traceparent', 'tracestate', 'x-request-id', 'x-tributary-debug', 'if-none-match'],
   });
 }

@@ -32,6 +32,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
+import { nodeCompressor } from './node/compression.ts';
 import { createReadiness } from './routes/health.ts';
 import { defaultMaxInFlight } from './routes/admission.ts';
 import { compilePlan, ConfigError, shareBulkheads, type Plan } from './services/plan/index.ts';
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
     maxRequestBodyBytes: settings.limits.maxRequestBodyBytes,
     admission: { maxInFlight },
     ...(servedRoutes ? { servedRoutes } : {}),
+    compressor: nodeCompressor,
     log: logger.fault,
     docsScript: scalarScript,
     ...(logger.access ? { accessLog: logger.access } : {}),

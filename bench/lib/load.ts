@@ -12,6 +12,8 @@ export interface LoadOptions {
   memory?: boolean;
   /** Count the CPU of the server's child processes too (TRIBUTARY_PROCESSES > 1). */
   tree?: boolean;
+  /** Request headers (Accept, Accept-Encoding). */
+  headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -49,7 +51,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const result = await new Promise<Result>((resolve, reject) => {
     const instance = autocannon(
-      { url: options.url, connections: options.connections, duration: options.durationS, timeout: 10 },
+      { url: options.url, connections: options.connections, duration: options.durationS, timeout: 10, ...(options.headers ? { headers: options.headers } : {}) },
       (error, res) => (error ? reject(error) : resolve(res)),
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {

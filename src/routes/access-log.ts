@@ -1,5 +1,5 @@
 import { trace, TraceFlags, type Context as TraceContext } from '@opentelemetry/api';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { CallError } from '../services/engine/index.ts';
 import { UNMATCHED_ROUTE, type AggregateOutcome, type AppEnv } from './errors.ts';
 
@@ -16,7 +16,7 @@ export interface AccessLogEntry {
   /** The matched route pattern, e.g. `/v1/dashboard/:userId`; {@link UNMATCHED_ROUTE} when none matched. */
   route: string;
   status: number;
-  /** From the first middleware to the response being ready, 0.1 ms. */
+  /** From the first middleware to the response being ready (a stream: to its last line), 0.1 ms. */
   durationMs: number;
   /** Only when an aggregate ran (not for 400, 404, /healthz). */
   complete?: boolean;
@@ -39,6 +39,14 @@ export function accessLog(sink: AccessLogSink, clock: () => number = () => perfo
   return async function logAccess(c, next) {
     const started = clock();
     await next();
+    // A stream is logged once it has ended, with its outcome and its whole duration.
+    const streamEnded = c.get('streamEnded');
+    // (After the handler, a sink that throws must not become an unhandled rejection.)
+    if (streamEnded) void streamEnded.then(() => write(c, started)).catch(() => {});
+    else write(c, started);
+  };
+
+  function write(c: Context<AppEnv>, started: number): void {
     const aggregate = c.get('aggregate');
     const traceId = sampledTraceId(c.get('traceContext'));
     sink({
@@ -50,7 +58,7 @@ export function accessLog(sink: AccessLogSink, clock: () => number = () => perfo
       durationMs: Math.round((clock() - started) * 10) / 10,
       ...(aggregate ? { complete: aggregate.complete, ...(aggregate.failed.length > 0 ? { failed: aggregate.failed } : {}) } : {}),
     });
-  };
+  }
 }
 
 /**

@@ -116,10 +116,14 @@ export function createAdmission(options: AdmissionOptions): Admission {
           return c.json({ error: { code: 'overloaded', message } }, 503, { 'retry-after': retryAfter, 'cache-control': 'no-store' });
         }
         inFlight++;
+        let streamEnded: Promise<void> | undefined;
         try {
           await next();
+          streamEnded = c.get('streamEnded');
         } finally {
-          inFlight--;
+          // A stream's calls run after the handler returned: the slot is theirs until it ends.
+          if (streamEnded) void streamEnded.finally(() => inFlight--);
+          else inFlight--;
         }
       };
     },

@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { linkSignal } from '../lib/abort.ts';
 import { isDeadlineError } from '../lib/errors.ts';
 import { InvalidInputError, type AggregateResult } from '../services/engine/index.ts';
@@ -8,8 +9,11 @@ import { TooManySubrequestsError } from '../services/subrequests.ts';
 import type { CompiledEndpoint } from '../services/plan/index.ts';
 import { outcomeOf } from './access-log.ts';
 import { sinceAccepted } from './admission.ts';
-import { clientClosedRequest, invalidRequest, refused, type AppEnv } from './errors.ts';
+import { clientClosedRequest, invalidRequest, refused, type AppEnv, type FaultLog } from './errors.ts';
+import { noneMatch, weakEtag } from './etag.ts';
+import { answerFormat } from './negotiate.ts';
 import { announcesBody, readJsonBody } from './request-body.ts';
+import { streamAggregate } from './stream.ts';
 
 export interface EndpointRouteOptions {
   /** Largest client request body accepted, bytes. */
@@ -21,6 +25,8 @@ export interface EndpointRouteOptions {
    * requests: what still runs ends as if its deadline had passed, and is answered.
    */
   cutoff?: AbortSignal | undefined;
+  /** Where a fault found after a stream's headers were sent is logged. */
+  log?: FaultLog | undefined;
 }
 
 /**
@@ -48,13 +54,18 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
             elapsedMs: sinceAccepted(c),
             ...(options.cutoff ? { stop: options.cutoff } : {}),
           };
+          const format = answerFormat(c.req.header('accept'));
+          if (format !== 'json') {
+            // The stream outlives this handler; it follows the client's signal, and the engine the cutoff.
+            return await streamAggregate(c, endpoint, request, client, format, (r) => statusOf(r, endpoint), options.log);
+          }
           result = await c.get('engine').run(endpoint, request, client, c.get('traceContext'));
         } catch (error) {
           if (error instanceof InvalidInputError) return invalidRequest(c, error.issues);
           if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
           throw error;
         }
-        return respond(c, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
+        return await respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
       } finally {
         signal?.dispose();
       }
@@ -62,20 +73,14 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
   }
 }
 
-/** The client's signal, also aborted by `cutoff` (with its reason) when there is one. */
+/**
+ * The client's signal, also aborted by `cutoff` (with its reason) when there is one: for reading
+ * a request body, which the engine's deadline does not cover yet.
+ */
 function requestSignal(client: AbortSignal, cutoff: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
   if (!cutoff) return { signal: client, dispose: () => {} };
-  const link = linkSignal(client);
-  const onCutoff = (): void => link.abort(cutoff.reason);
-  if (cutoff.aborted) onCutoff();
-  else cutoff.addEventListener('abort', onCutoff, { once: true });
-  return {
-    signal: link.signal,
-    dispose: () => {
-      cutoff.removeEventListener('abort', onCutoff);
-      link.dispose();
-    },
-  };
+  const link = linkSignal(client, cutoff);
+  return { signal: link.signal, dispose: () => link.dispose() };
 }
 
 /** 422: valid input, but more upstream requests than this deployment allows. Names the calls. */
@@ -90,13 +95,25 @@ function tooManySubrequests(c: Context<AppEnv>, error: TooManySubrequestsError):
   return c.json(body, 422, { 'cache-control': 'no-store' });
 }
 
-/** DESIGN section 2: 200 unless a required call failed; 504 when that failure was time. */
-export function statusOf(result: AggregateResult): 200 | 502 | 504 {
-  if (!result.failed) return 200;
-  return result.failed.code === 'timeout' || result.failed.code === 'deadline_exceeded' ? 504 : 502;
+/**
+ * DESIGN section 2: 200 unless a required call failed; 504 when that failure was time; the
+ * `statusMap` status when the failed call maps the upstream status it got.
+ */
+export function statusOf(result: AggregateResult, endpoint?: CompiledEndpoint): number {
+  const { failed } = result;
+  if (!failed) return 200;
+  if (failed.code === 'http_status' && endpoint) {
+    const statusMap = endpoint.calls.find((call) => call.name === failed.call)?.statusMap;
+    const upstream = result.errors.find((e) => e.call === failed.call && e.status !== undefined)?.status;
+    const mapped = statusMap && upstream !== undefined ? statusMap.get(upstream) : undefined;
+    if (mapped !== undefined) return mapped;
+  }
+  return failed.code === 'timeout' || failed.code === 'deadline_exceeded' ? 504 : 502;
 }
 
-function respond(c: Context<AppEnv>, result: AggregateResult, trusted: boolean): Response {
+const encoder = new TextEncoder();
+
+async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean): Promise<Response> {
   // For the access log: the outcome travels on the context, the log line is written outside.
   c.set('aggregate', outcomeOf(result.complete, result.errors));
   const body = {
@@ -104,11 +121,27 @@ function respond(c: Context<AppEnv>, result: AggregateResult, trusted: boolean):
     errors: result.errors,
     meta: { complete: result.complete, durationMs: Math.round(result.durationMs) },
   };
-  return c.json(body, statusOf(result), {
+  const status = statusOf(result, endpoint);
+  // Bytes with their length, so compression can leave small answers alone.
+  const bytes = encoder.encode(JSON.stringify(body));
+  const headers: Record<string, string> = {
     'x-aggregate-complete': String(result.complete),
     'server-timing': serverTiming(result, trusted),
     'cache-control': 'no-store',
-  });
+    vary: 'accept',
+  };
+  // Only a complete 200 may be cached: a partial answer is not what the next caller should get.
+  // The ETag covers `data` (errors are none, meta.complete is true): `durationMs` differs every
+  // time, and a weak validator says "the same content", not "the same bytes".
+  if (endpoint.cacheControl && status === 200 && result.complete) {
+    const etag = await weakEtag(encoder.encode(JSON.stringify(result.data)));
+    headers['cache-control'] = endpoint.cacheControl;
+    headers.etag = etag;
+    if (noneMatch(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
+  }
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(bytes.byteLength);
+  return c.body(bytes, status as ContentfulStatusCode, headers);
 }
 
 type Parsed =

@@ -25,6 +25,8 @@ export type AppEnv = {
     aggregate: AggregateOutcome;
     /** `performance.now()` when the first middleware saw the request: the deadline counts from it. */
     acceptedAt: number;
+    /** Set by a streamed answer: settles once its last line is written (or the client left). */
+    streamEnded: Promise<void>;
   };
 };
 

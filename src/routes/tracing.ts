@@ -74,13 +74,19 @@ export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
     if (spanContext.traceFlags & TraceFlags.SAMPLED) c.header('traceresponse', traceresponse(spanContext));
     const ctx = trace.setSpan(parent, span);
     c.set('traceContext', ctx);
-    try {
-      await context.with(ctx, next);
-    } finally {
+    const finish = (): void => {
       const ended = performance.now();
       if (telemetry.metrics) record(started, ended, method, c);
       if (span.isRecording()) describeResponse(span, c, method, c.get('route'), c.res.status);
       span.end(spanTime(ended));
+    };
+    try {
+      await context.with(ctx, next);
+    } finally {
+      // A stream is answered when its last line is written, not when its headers are.
+      const streamEnded = c.get('streamEnded');
+      if (streamEnded) void streamEnded.then(finish);
+      else finish();
     }
   };
 }

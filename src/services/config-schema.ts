@@ -200,6 +200,16 @@ export const callSchema = z.strictObject({
    * `/openapi.json`.
    */
   schema: responseSchemaSchema.optional(),
+  /**
+   * Keep only these paths of the answer in `data` (`"address.city"` keeps `{ address: { city } }`);
+   * applied to each element of an array, and per element for `each`. Missing paths are left out.
+   */
+  pick: z.array(z.string()).min(1).optional(),
+  /**
+   * For a required call: upstream statuses that become the gateway's own (`{ "404": 404 }`)
+   * when this call fails with them. Unmapped failures answer 502/504.
+   */
+  statusMap: z.record(z.string(), z.number()).optional(),
 });
 
 export const endpointSchema = z.strictObject({
@@ -221,6 +231,14 @@ export const endpointSchema = z.strictObject({
   calls: z
     .record(z.string().regex(NAME, 'call names are letters, digits, "_" and "-"'), callSchema)
     .refine((calls) => Object.keys(calls).length > 0, 'an endpoint needs at least one call'),
+  /**
+   * The shape of `data`: a JSON template over `{params.*}`, `{query.*}`, `{body.*}` and
+   * `{calls.*}` (as they appear in `data`: picked, or the fallback or null of a failed call).
+   * A string that is exactly one `{ref}` keeps the value's JSON type. Not applied to streams.
+   */
+  response: z.record(z.string(), z.json()).optional(),
+  /** `Cache-Control` of complete 200 answers, with a weak `ETag` (`If-None-Match` gets 304). Default `no-store`. */
+  cacheControl: z.string().min(1).optional(),
 });
 
 export const configSchema = z.strictObject({

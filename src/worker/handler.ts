@@ -88,13 +88,26 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
       const app = appFor(plan, env);
       const telemetry = tracing?.telemetry ?? (untraced ??= createTelemetry({ traces: false, metrics: false }));
       engines.set(request, new Engine(plan, platformFetch, { telemetry, maxSubrequests, maxConnections, health: healthOf(plan) }));
+      // What the app leaves running after its response (a stream's calls), so the export waits for it.
+      const pending: Promise<unknown>[] = [];
+      const own: ExecutionContext = {
+        waitUntil: (promise) => {
+          pending.push(promise);
+          ctx.waitUntil(promise);
+        },
+        passThroughOnException: () => ctx.passThroughOnException(),
+        props: ctx.props,
+      };
       try {
-        return await app.fetch(request, env, ctx);
+        return await app.fetch(request, env, own);
       } finally {
         engines.delete(request);
-        // Every span has ended by now (the engine never returns while a call runs; the SERVER
-        // span ends in middleware). The export runs after the response, not before it.
-        if (tracing) ctx.waitUntil(tracing.export(platformFetch, log ?? defaultLog));
+        // Every span has ended once the app's own waitUntil work has (the engine never returns
+        // while a call runs; the SERVER span ends in middleware). The export runs after the response.
+        if (tracing) {
+          const exportSpans = (): Promise<void> => tracing.export(platformFetch, log ?? defaultLog);
+          ctx.waitUntil(pending.length === 0 ? exportSpans() : Promise.allSettled(pending).then(exportSpans));
+        }
       }
     },
   };

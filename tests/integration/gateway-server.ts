@@ -5,6 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.ts';
+import type { Compressor } from '../../src/routes/compression.ts';
 import { connectionsByOrigin, createNodeTransport } from '../../src/node/transport.ts';
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
 import type { Engine } from '../../src/services/engine/index.ts';
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   poolFromBulkheads?: boolean;
   /** Sees every incoming request before the app does (its `signal`, for leak checks). */
   onRequest?: (request: Request) => void;
+  /** Compresses answers, as src/node.ts does with `nodeCompressor`. Default: none. */
+  compressor?: Compressor;
 }
 
 export async function startGateway(config: TributaryConfigInput, options: GatewayOptions = {}): Promise<RunningGateway> {
@@ -34,6 +37,7 @@ export async function startGateway(config: TributaryConfigInput, options: Gatewa
     plan,
     fetcher: transport.fetcher,
     log: (_message, error) => faults.push(error),
+    ...(options.compressor ? { compressor: options.compressor } : {}),
   });
   const { onRequest } = options;
   const fetch: typeof app.fetch = onRequest ? (request, ...rest) => (onRequest(request), app.fetch(request, ...rest)) : app.fetch;

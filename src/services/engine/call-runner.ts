@@ -131,7 +131,7 @@ async function settle(
   const firstError = elements.find((e) => !e.ok);
   const failures = elements.filter((e) => !e.ok).length;
   span?.setAttribute('tributary.items_failed', failures);
-  outcomes.listed(call, elements.map((e) => e.value), failures === 0);
+  outcomes.listed(call, elements, failures === 0);
   return firstError && !firstError.ok ? { ok: false, error: firstError.error } : { ok: true };
 }
 

@@ -9,14 +9,14 @@ import { CALL_BUDGET_FRACTION } from '../plan/critical-path.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
 import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
-import type { TemplateContext } from '../template.ts';
+import { renderBody, type TemplateContext } from '../template.ts';
 import { createAdaptiveLimit, createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
 import { buildCallStack } from '../upstream/stack.ts';
 import type { CallFn, Fetcher } from '../upstream/types.ts';
 import { runCall, type CallState, type RunState } from './call-runner.ts';
 import { checkInput } from './input-check.ts';
 import { Outcomes, type OutcomeListener } from './outcomes.ts';
-import type { AggregateResult, EngineOptions, RequestInput } from './types.ts';
+import type { AggregateResult, EngineOptions, RequestInput, RunOptions } from './types.ts';
 
 /** One upstream as the engine runs it: its bulkhead and the health it shares across requests. */
 export interface UpstreamRuntime {
@@ -84,6 +84,7 @@ export class Engine {
     input: RequestInput,
     signal?: AbortSignal,
     parent: Context = context.active(),
+    options: RunOptions = {},
   ): Promise<AggregateResult> {
     const now = this.#clock();
     const started = input.elapsedMs !== undefined && input.elapsedMs > 0 ? now - input.elapsedMs : now;
@@ -112,7 +113,8 @@ export class Engine {
       label: `a ${Math.round(budgetMs)} ms budget`,
     });
     const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency, clock: this.#clock });
-    const outcomes = new Outcomes(endpoint, this.#listeners, (reason) => scope.cancel(reason));
+    const listeners = options.onOutcome ? [...this.#listeners, options.onOutcome] : this.#listeners;
+    const outcomes = new Outcomes(endpoint, listeners, (reason) => scope.cancel(reason));
     const pending = new Map<string, Promise<CallState>>();
     const byName = new Map(endpoint.calls.map((c) => [c.name, c]));
     const deps = { telemetry: this.telemetry, clock: this.#clock, stackFor: (call: CompiledCall) => this.#stackFor(call) };
@@ -135,6 +137,7 @@ export class Engine {
     };
 
     const fanoutStart = this.#clock();
+    options.onStart?.();
     try {
       await Promise.all(endpoint.calls.map((c) => run.settle(c.name)));
     } catch (error) {
@@ -152,6 +155,8 @@ export class Engine {
       budget.dispose();
     }
     const result = outcomes.result(this.#clock() - started, this.#clock() - fanoutStart);
+    // The endpoint's `response` template sees the calls as `data` holds them.
+    if (endpoint.response) result.data = renderBody(endpoint.response, { ...base, calls: result.data }) as Record<string, unknown>;
     if (span) endAggregate(span, result, signal);
     if (!result.complete && this.telemetry.metrics) this.telemetry.partialResponses.add(1, { 'tributary.endpoint': endpoint.path });
     return result;

@@ -1,4 +1,5 @@
 import { cancelled, TributaryError, type ErrorCode } from '../../lib/errors.ts';
+import { applyPick } from '../pick.ts';
 import type { CompiledCall, CompiledEndpoint } from '../plan/types.ts';
 import type { AggregateResult, CallError, CallReport } from './types.ts';
 
@@ -9,6 +10,10 @@ export interface OutcomeEvent {
   outcome: 'ok' | 'error' | 'skipped';
   /** For `error` and `skipped`. */
   error?: TributaryError;
+  /** For `error` and `skipped`: the entry the response's `errors` lists. */
+  entry?: CallError;
+  /** What `data` shows for it: the picked answer, or the fallback (null when none) of a failure. */
+  value?: unknown;
   /** From queueing for a request slot to the last byte. */
   durationMs: number;
   /** Time spent waiting for slots (the request's and the upstream's). */
@@ -53,8 +58,13 @@ export class Outcomes {
 
   /** The call (or element) answered. An element's value is kept by the caller until the list is whole. */
   succeeded(call: CompiledCall, item: number | undefined, value: unknown, settled: Settled): void {
-    if (item === undefined) this.#data[call.name] = this.values[call.name] = value;
-    this.#emit({ call, outcome: 'ok', ...settled, ...(item === undefined ? {} : { item }) });
+    // Dependents' templates see the whole answer; `data` (and a stream) only what `pick` keeps.
+    const shown = call.pick ? applyPick(value, call.pick) : value;
+    if (item === undefined) {
+      this.values[call.name] = value;
+      this.#data[call.name] = shown;
+    }
+    this.#emit({ call, outcome: 'ok', value: shown, ...settled, ...(item === undefined ? {} : { item }) });
   }
 
   /**
@@ -69,10 +79,11 @@ export class Outcomes {
     settled: Settled,
     outcome: 'error' | 'skipped' = 'error',
   ): unknown {
-    this.#entry(call, item, error, settled.attempts);
+    const entry = this.#entry(call, item, error, settled.attempts);
     if (call.required && error.code !== 'cancelled') this.#failRequest(call, error.code, 'failed');
-    this.#emit({ call, outcome, error, ...settled, ...(item === undefined ? {} : { item }) });
-    return this.#standIn(call, item);
+    const value = this.#standIn(call, item);
+    this.#emit({ call, outcome, error, entry, value, ...settled, ...(item === undefined ? {} : { item }) });
+    return value;
   }
 
   /**
@@ -81,18 +92,24 @@ export class Outcomes {
    * the root cause (a dependency timed out, the deadline passed) the answer is 504, not 502.
    */
   skipped(call: CompiledCall, item: number | undefined, error: TributaryError, cause: TributaryError | undefined): unknown {
-    this.#entry(call, item, error, 0);
+    const entry = this.#entry(call, item, error, 0);
     if (call.required) {
       const timeBound = cause !== undefined && (cause.code === 'timeout' || cause.code === 'deadline_exceeded');
       this.#failRequest(call, timeBound ? cause.code : 'cancelled', 'could not run');
     }
-    this.#emit({ call, outcome: 'skipped', error, durationMs: 0, waitMs: 0, attempts: 0, ...(item === undefined ? {} : { item }) });
-    return this.#standIn(call, item);
+    const value = this.#standIn(call, item);
+    this.#emit({ call, outcome: 'skipped', error, entry, value, durationMs: 0, waitMs: 0, attempts: 0, ...(item === undefined ? {} : { item }) });
+    return value;
   }
 
-  /** An `each` call's list is whole: it is the call's data, and a value for dependents if every element succeeded. */
-  listed(call: CompiledCall, list: unknown[], complete: boolean): void {
-    this.#data[call.name] = list;
+  /**
+   * An `each` call's list is whole: it is the call's data (answers picked, fallbacks as they
+   * are), and a value for dependents if every element succeeded.
+   */
+  listed(call: CompiledCall, elements: readonly { ok: boolean; value: unknown }[], complete: boolean): void {
+    const { pick } = call;
+    const list = elements.map((e) => e.value);
+    this.#data[call.name] = pick ? elements.map((e) => (e.ok ? applyPick(e.value, pick) : e.value)) : list;
     if (complete) this.values[call.name] = list;
   }
 
@@ -112,11 +129,12 @@ export class Outcomes {
     return { data, errors, complete: errors.length === 0, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
   }
 
-  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number): void {
+  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number): CallError {
     const entry: CallError = { call: call.name, upstream: call.upstream.name, code: error.code, message: error.message, attempts };
     if (error.status !== undefined) entry.status = error.status;
     if (item !== undefined) entry.item = item;
     this.#errors.push(entry);
+    return entry;
   }
 
   #standIn(call: CompiledCall, item: number | undefined): unknown {

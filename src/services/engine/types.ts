@@ -2,6 +2,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { ErrorCode } from '../../lib/errors.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { HealthByUpstream } from '../upstream/runtime.ts';
+import type { OutcomeListener } from './outcomes.ts';
 
 /** Validated request input, as the route layer hands it over. */
 export interface RequestInput {
@@ -80,4 +81,12 @@ export interface EngineOptions {
    * queues the fetch invisibly, inside its timeout. Default: no cap (Node).
    */
   maxConnections?: number;
+}
+
+/** What one `run()` may ask for beyond its result (streaming). */
+export interface RunOptions {
+  /** Hears each call (each element, for `each`) as soon as it settles, after the engine's own listeners. */
+  onOutcome?: OutcomeListener;
+  /** Called once the input has been checked and the calls are about to start. */
+  onStart?: () => void;
 }

@@ -50,7 +50,7 @@ function operation(endpoint: CompiledEndpoint, path: string): JsonSchema {
   const envelope = (failed: boolean): JsonSchema => ({
     type: 'object',
     required: ['data', 'errors', 'meta'],
-    properties: { data: dataSchema(endpoint.calls, failed), errors: { type: 'array', items: ref('CallError') }, meta: ref('Meta') },
+    properties: { data: endpoint.response ? RENDERED_DATA : dataSchema(endpoint.calls, failed), errors: { type: 'array', items: ref('CallError') }, meta: ref('Meta') },
   });
   const complete = { 'x-aggregate-complete': { description: 'false when a call failed', schema: { type: 'string', enum: ['true', 'false'] } } };
   const responses: Record<string, JsonSchema> = {
@@ -111,6 +111,10 @@ function objectOf(fields: Record<string, FieldConfig>): JsonSchema {
   return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
 }
 
+/** An endpoint with a `response` template: `data` is that template rendered, not one key per call. */
+const RENDERED_DATA: JsonSchema = { type: 'object', description: "The endpoint's `response` template, rendered from its calls and input." };
+const PICKED: JsonSchema = { description: "The paths of the upstream's answer the call's `pick` keeps." };
+
 /**
  * `data`: one key per call, in declaration order. A call may be `null` (or its fallback) when it
  * failed; in a 200 that can only be an optional call. `each` gives an array, one value per element.
@@ -118,7 +122,8 @@ function objectOf(fields: Record<string, FieldConfig>): JsonSchema {
 function dataSchema(calls: readonly CompiledCall[], failed: boolean): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   for (const call of calls) {
-    const value = call.schema ? responseJsonSchema(call.schema.config) : {};
+    // A picked answer keeps only some of the declared fields (required ones included): any JSON.
+    const value = call.pick ? PICKED : call.schema ? responseJsonSchema(call.schema.config) : {};
     const orFailed = failed || !call.required ? withFailure(value, call) : value;
     properties[call.name] = call.each ? { type: 'array', items: orFailed } : orFailed;
   }

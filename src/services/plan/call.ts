@@ -1,4 +1,5 @@
 import type { CallConfig, EndpointConfig, FieldConfig, UpstreamConfig } from '../config-schema.ts';
+import { compilePick, type PickTree } from '../pick.ts';
 import { bodyRefs, parseBody, parseTemplate, refsOf, soleRef, type BodyTemplate, type Ref, type Template } from '../template.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { compileResponseSchema } from '../response-schema.ts';
@@ -88,6 +89,8 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
       }
     }
   }
+  const pick = compileCallPick(call, where, issues);
+  const statusMap = compileStatusMap(call, where, issues);
   context.dependencies?.set(name, [...dependsOn]);
   const resilience = compileCallResilience(call, upstreamConfig, where, issues);
   const answerCheck = call.schema ? compileResponseSchema(call.schema, where, issues) : undefined;
@@ -109,10 +112,40 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     dependsOn: [...dependsOn],
     ...resilience,
     ...(call.schema && answerCheck ? { schema: { config: call.schema, check: answerCheck } } : {}),
+    ...(pick ? { pick } : {}),
+    ...(statusMap ? { statusMap } : {}),
   };
 }
 
-interface RefCheck {
+function compileCallPick(call: CallConfig, where: string, issues: string[]): PickTree | undefined {
+  if (!call.pick) return undefined;
+  const before = issues.length;
+  // Path by path, so every malformed one is reported.
+  for (const path of call.pick) {
+    try {
+      compilePick([path]);
+    } catch (error) {
+      issues.push(`${where}, field "pick": ${(error as Error).message}`);
+    }
+  }
+  return issues.length > before ? undefined : compilePick(call.pick);
+}
+
+/** Only a required call decides the request's status; both sides must be 4xx or 5xx statuses. */
+function compileStatusMap(call: CallConfig, where: string, issues: string[]): ReadonlyMap<number, number> | undefined {
+  if (!call.statusMap) return undefined;
+  const at = `${where}, field "statusMap"`;
+  if (!call.required) issues.push(`${at}: only a required call decides the request's status (add "required": true)`);
+  const map = new Map<number, number>();
+  for (const [from, to] of Object.entries(call.statusMap)) {
+    if (!/^[45][0-9]{2}$/.test(from)) issues.push(`${at}: "${from}" is not an upstream error status (400-599)`);
+    else if (!Number.isInteger(to) || to < 400 || to > 599) issues.push(`${at}.${from}: ${to} is not an error status the gateway can answer (400-599)`);
+    else map.set(Number(from), to);
+  }
+  return map;
+}
+
+export interface RefCheck {
   /** `endpoint GET /x, call "a", field "path"`. */
   at: string;
   inPath: boolean;
@@ -126,7 +159,7 @@ interface RefCheck {
 }
 
 /** Checks that one template reference names something that will exist when the call runs. */
-function checkRef(ref: Ref, c: RefCheck, issues: string[]): void {
+export function checkRef(ref: Ref, c: RefCheck, issues: string[]): void {
   const { at } = c;
   if (ref.source === 'item') {
     if (!c.hasEach) issues.push(`${at}: {${ref.text}} is only available in a call with "each"`);

@@ -4,6 +4,7 @@ import { compileCall, type CallContext } from './call.ts';
 import { ConfigError } from './config-error.ts';
 import { findCycle } from './cycles.ts';
 import { parseConfig } from './parse.ts';
+import { compileResponse } from './response.ts';
 import { retryBudgetOf } from './resilience.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Env, Plan } from './types.ts';
 import { compileUpstream } from './upstream.ts';
@@ -90,6 +91,10 @@ function compileEndpoint(
     const compiled = compileCall(name, call, `${where}, call "${name}"`, context, issues);
     if (compiled) calls.push(compiled);
   }
+  if (endpoint.cacheControl !== undefined && !/^[\x20-\x7e]+$/.test(endpoint.cacheControl)) {
+    issues.push(`${where}, field "cacheControl": must be printable ASCII on one line`);
+  }
+  const response = compileResponse(endpoint.response, where, fields, calls, callNames, issues);
   const cycle = findCycle([...dependencies].map(([name, dependsOn]) => ({ name, dependsOn })));
   if (cycle) issues.push(`${where}: calls depend on each other in a cycle: ${cycle.join(' -> ')}`);
   // A call left out (its upstream or its own fields failed) would make a plan that is not this endpoint.
@@ -109,5 +114,7 @@ function compileEndpoint(
       arrayQuery: new Set(Object.entries(endpoint.input.query).filter(([, f]) => f.type === 'array').map(([n]) => n)),
     },
     calls,
+    ...(response ? { response } : {}),
+    ...(endpoint.cacheControl ? { cacheControl: endpoint.cacheControl } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { ZodType } from '../zod.ts';
 import type { CallConfig, EndpointConfig, FieldConfig, ResponseSchemaConfig, TributaryConfig } from '../config-schema.ts';
 import type { ResponseCheck } from '../response-schema.ts';
+import type { PickTree } from '../pick.ts';
 import type { BodyTemplate, Ref, Template } from '../template.ts';
 
 /** What a retry may be tried again on: a per-try timeout, a transport failure, any 5xx, a 429. */
@@ -87,6 +88,10 @@ export interface CompiledCall {
   useBreaker: boolean;
   /** The declared shape of an answer, and its compiled check; undefined: any JSON is accepted. */
   schema?: { config: ResponseSchemaConfig; check: ResponseCheck } | undefined;
+  /** The paths of the answer kept in `data` (and in stream lines); undefined: the whole answer. */
+  pick?: PickTree | undefined;
+  /** Upstream status -> the gateway's answer, when this required call fails with it. */
+  statusMap?: ReadonlyMap<number, number> | undefined;
 }
 
 export interface CompiledEndpoint {
@@ -102,6 +107,10 @@ export interface CompiledEndpoint {
   fields?: { params: Record<string, FieldConfig>; query: Record<string, FieldConfig>; body: Record<string, FieldConfig> | undefined };
   /** In declaration order: response keys follow it. */
   calls: CompiledCall[];
+  /** The `response` template: what `data` becomes; undefined: one key per call. */
+  response?: BodyTemplate | undefined;
+  /** `Cache-Control` of complete 200 answers (with a weak ETag); undefined: `no-store`. */
+  cacheControl?: string | undefined;
 }
 
 export interface Plan {

@@ -1,0 +1,74 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from './errors.ts';
+
+export type Encoding = 'br' | 'gzip';
+
+/**
+ * What compresses a body, injected by the entry that has it (Node: `node:zlib`). Each chunk
+ * written must come out compressed at once (a sync flush per write), so a stream's lines reach
+ * the client one by one instead of waiting in the compressor.
+ */
+export interface Compressor {
+  /** In order of preference, for clients that accept several equally. */
+  encodings: readonly Encoding[];
+  create(encoding: Encoding): ReadableWritablePair<Uint8Array, Uint8Array>;
+}
+
+/** Bodies smaller than this gain too little to be worth the CPU. */
+export const COMPRESS_THRESHOLD_BYTES = 1024;
+
+const COMPRESSIBLE = /^\s*(?:application\/(?:json|x-ndjson)|text\/event-stream)\s*(?:;|$)/i;
+const STREAMED = /^\s*(?:application\/x-ndjson|text\/event-stream)\s*(?:;|$)/i;
+
+/**
+ * Compresses JSON answers of at least {@link COMPRESS_THRESHOLD_BYTES} and every stream (whose
+ * size is not known when it starts), when the client accepts one of the compressor's encodings.
+ * Leaves alone HEAD, 204/304, bodies already encoded and `Cache-Control: no-transform`.
+ *
+ * @example
+ * app.use('*', compression(nodeCompressor));
+ */
+export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
+  return async function compress(c, next) {
+    await next();
+    const res = c.res;
+    const type = res.headers.get('content-type') ?? '';
+    if (!res.body || c.req.method === 'HEAD' || res.status === 204 || res.status === 304 || !COMPRESSIBLE.test(type)) return;
+    if (res.headers.has('content-encoding') || /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '')) return;
+    // Whether this answer is compressed depends on Accept-Encoding, small or not: caches must know.
+    const vary = res.headers.get('vary');
+    if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
+    const length = res.headers.get('content-length');
+    if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
+    const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
+    if (!encoding) return;
+    c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
+    // Hono's setter copies the old headers over the new response.
+    c.res.headers.delete('content-length');
+    c.res.headers.set('content-encoding', encoding);
+  };
+}
+
+/**
+ * The encoding to use: the accepted one with the highest `q` (`*` counts for any not named),
+ * the compressor's order on a tie; undefined when none is accepted.
+ *
+ * @example
+ * chooseEncoding('gzip, br;q=0.8', ['br', 'gzip']); // 'gzip'
+ */
+export function chooseEncoding(header: string | undefined, offered: readonly Encoding[]): Encoding | undefined {
+  if (!header) return undefined;
+  const q = new Map<string, number>();
+  for (const entry of header.split(',')) {
+    const [name = '', ...params] = entry.split(';');
+    const param = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('q='));
+    const value = param === undefined ? 1 : Number(param.slice(2));
+    q.set(name.trim().toLowerCase(), Number.isFinite(value) ? value : 0);
+  }
+  let best: { encoding: Encoding; q: number } | undefined;
+  for (const encoding of offered) {
+    const weight = q.get(encoding) ?? q.get('*') ?? 0;
+    if (weight > 0 && (!best || weight > best.q)) best = { encoding, q: weight };
+  }
+  return best?.encoding;
+}
