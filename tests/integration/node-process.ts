@@ -21,9 +21,10 @@ export interface NodeProcess {
 
 /**
  * Starts `node src/node.ts` with the given environment added to a clean one (no inherited
- * TRIBUTARY_* or PORT). The Node binary is the one running the tests: Node 24 via npx.
+ * TRIBUTARY_* or PORT). The Node binary is the one running the tests: Node 24 via npx. `file`
+ * runs another entry (the built dist/js/node.js).
  */
-export function startNode(env: Record<string, string>): NodeProcess {
+export function startNode(env: Record<string, string>, file: string = entry): NodeProcess {
   return startProcess(process.execPath, [entry], env);
 }
 
