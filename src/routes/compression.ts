@@ -32,8 +32,11 @@ export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
   return async function compress(c, next) {
     await next();
     const res = c.res;
+    if (c.req.method === 'HEAD' || res.status === 204 || res.status === 304) return;
+    // Headers only: reading `res.body` would turn @hono/node-server's lightweight response into a
+    // WHATWG one streamed on the slow path, for every answer, even the ones left uncompressed.
     const type = res.headers.get('content-type') ?? '';
-    if (!res.body || c.req.method === 'HEAD' || res.status === 204 || res.status === 304 || !COMPRESSIBLE.test(type)) return;
+    if (!COMPRESSIBLE.test(type)) return;
     if (res.headers.has('content-encoding') || /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '')) return;
     // Whether this answer is compressed depends on Accept-Encoding, small or not: caches must know.
     const vary = res.headers.get('vary');
@@ -41,7 +44,7 @@ export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
     const length = res.headers.get('content-length');
     if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
     const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
-    if (!encoding) return;
+    if (!encoding || !res.body) return;
     c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
     // Hono's setter copies the old headers over the new response.
     c.res.headers.delete('content-length');
