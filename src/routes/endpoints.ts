@@ -95,7 +95,7 @@ function respond(c: Context<AppEnv>, result: AggregateResult, trusted: boolean):
   const body = {
     data: result.data,
     errors: result.errors,
-    meta: { complete: result.complete, durationMs: Math.round(result.durationMs) },
+    meta: { complete: result.complete, durationMs: Math.round(result.durationMs), ...(result.cache ? { cache: result.cache } : {}) },
   };
   return c.json(body, statusOf(result), {
     'x-aggregate-complete': String(result.complete),

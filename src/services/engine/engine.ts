@@ -10,6 +10,9 @@ import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
 import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
 import type { TemplateContext } from '../template.ts';
 import { createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
+import { Flights } from '../cache/flights.ts';
+import { MemoryStore } from '../cache/memory-store.ts';
+import type { CacheDeps } from '../upstream/cache.ts';
 import { buildCallStack } from '../upstream/stack.ts';
 import type { CallFn, Fetcher } from '../upstream/types.ts';
 import { runCall, type CallState, type RunState } from './call-runner.ts';
@@ -43,6 +46,7 @@ export class Engine {
   readonly #stacks = new Map<CompiledCall, CallFn>();
   readonly #listeners: OutcomeListener[];
   readonly #connections: Semaphore | undefined;
+  readonly #cache: CacheDeps | undefined;
 
   constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
     this.#clock = options.clock ?? monotonic;
@@ -67,6 +71,7 @@ export class Engine {
     this.#connections = options.maxConnections === undefined
       ? undefined
       : new Semaphore({ limit: options.maxConnections, name: 'connections of this request', clock: this.#clock });
+    this.#cache = cacheDeps(plan, options, this.#clock);
   }
 
   /**
@@ -154,11 +159,25 @@ export class Engine {
         health: runtime.health,
         clock: this.#clock,
         connections: this.#connections,
+        cache: this.#cache,
       });
       this.#stacks.set(call, stack);
     }
     return stack;
   }
+}
+
+/** Only when a call caches or coalesces; in-flight requests are per engine (per process, or per request on Workers). */
+function cacheDeps(plan: Plan, options: EngineOptions, clock: Clock): CacheDeps | undefined {
+  const calls = plan.endpoints.flatMap((e) => e.calls);
+  if (!calls.some((c) => c.cache || c.coalesce)) return undefined;
+  return {
+    store: options.cache ?? new MemoryStore(),
+    flights: new Flights(),
+    now: options.now ?? Date.now,
+    clock,
+    background: options.background ?? ((work) => void work.catch(() => {})),
+  };
 }
 
 const noHealth: UpstreamHealth = { breaker: undefined, budget: undefined, latency: undefined };

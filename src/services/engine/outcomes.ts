@@ -1,4 +1,5 @@
 import { cancelled, TributaryError, type ErrorCode } from '../../lib/errors.ts';
+import type { CacheStatus } from '../cache/store.ts';
 import type { CompiledCall, CompiledEndpoint } from '../plan/types.ts';
 import type { AggregateResult, CallError, CallReport } from './types.ts';
 
@@ -44,6 +45,7 @@ export class Outcomes {
   readonly #listeners: readonly OutcomeListener[];
   readonly #cancel: (reason: TributaryError) => void;
   #failed: AggregateResult['failed'];
+  #cache: Record<string, Exclude<CacheStatus, 'miss'>> | undefined;
 
   constructor(endpoint: CompiledEndpoint, listeners: readonly OutcomeListener[], cancel: (reason: TributaryError) => void) {
     this.#endpoint = endpoint;
@@ -51,8 +53,13 @@ export class Outcomes {
     this.#cancel = cancel;
   }
 
-  /** The call (or element) answered. An element's value is kept by the caller until the list is whole. */
-  succeeded(call: CompiledCall, item: number | undefined, value: unknown, settled: Settled): void {
+  /**
+   * The call (or element) answered. An element's value is kept by the caller until the list is
+   * whole. `stale`: the value is a stale cached one answered instead of this failure, which is
+   * listed with `"stale": true` and does not make the request incomplete.
+   */
+  succeeded(call: CompiledCall, item: number | undefined, value: unknown, settled: Settled, stale?: TributaryError): void {
+    if (stale) this.#entry(call, item, stale, settled.attempts, true);
     if (item === undefined) this.#data[call.name] = this.values[call.name] = value;
     this.#emit({ call, outcome: 'ok', ...settled, ...(item === undefined ? {} : { item }) });
   }
@@ -101,6 +108,11 @@ export class Outcomes {
     this.failed(call, undefined, error, { durationMs: 0, waitMs: 0, attempts: 0 });
   }
 
+  /** `label` (a call, or `call[value]` for an element) used the cache: for `meta.cache`. */
+  cached(label: string, status: Exclude<CacheStatus, 'miss'>): void {
+    (this.#cache ??= {})[label] = status;
+  }
+
   /** `data` and `errors` in declaration order, whatever order the calls finished in. */
   result(durationMs: number, fanoutMs: number): AggregateResult {
     const data: Record<string, unknown> = {};
@@ -109,13 +121,17 @@ export class Outcomes {
     const errors = this.#errors.sort(
       (a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0),
     );
-    return { data, errors, complete: errors.length === 0, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
+    // A stale value stands in for its failure: the data is there, so the request is complete.
+    const complete = errors.every((e) => e.stale);
+    const cache = this.#cache ? { cache: this.#cache } : {};
+    return { data, errors, complete, failed: this.#failed, durationMs, fanoutMs, reports: this.reports, ...cache };
   }
 
-  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number): void {
+  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number, stale = false): void {
     const entry: CallError = { call: call.name, upstream: call.upstream.name, code: error.code, message: error.message, attempts };
     if (error.status !== undefined) entry.status = error.status;
     if (item !== undefined) entry.item = item;
+    if (stale) entry.stale = true;
     this.#errors.push(entry);
   }
 

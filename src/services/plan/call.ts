@@ -1,6 +1,7 @@
 import type { CallConfig, EndpointConfig, FieldConfig, UpstreamConfig } from '../config-schema.ts';
 import { bodyRefs, parseBody, parseTemplate, refsOf, soleRef, type BodyTemplate, type Ref, type Template } from '../template.ts';
 import { didYouMean } from './did-you-mean.ts';
+import { compileCallCache } from './cache.ts';
 import { compileCallResilience } from './resilience.ts';
 import type { CompiledCall, CompiledUpstream } from './types.ts';
 
@@ -89,6 +90,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
   }
   context.dependencies?.set(name, [...dependsOn]);
   const resilience = compileCallResilience(call, upstreamConfig, where, issues);
+  const caching = compileCallCache(call, upstreamConfig, where, issues);
   if (issues.length > before || !upstream || !path) return undefined;
   return {
     name,
@@ -106,6 +108,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     expectBody: call.expectBody,
     dependsOn: [...dependsOn],
     ...resilience,
+    ...caching,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { UpstreamConfig } from '../config-schema.ts';
+import { checkCache } from './cache.ts';
 import { compileUpstreamResilience } from './resilience.ts';
 import type { CompiledUpstream, Env } from './types.ts';
 
@@ -19,6 +20,7 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
     if (resolved !== undefined) headers[header.toLowerCase()] = resolved;
   }
   const circuitBreaker = compileUpstreamResilience(upstream, where, issues);
+  if (upstream.cache) checkCache(upstream.cache, where, issues);
   if (baseUrl === undefined) return undefined;
   let url: URL;
   try {

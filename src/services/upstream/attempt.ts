@@ -17,6 +17,8 @@ import type { CallFn, CallResult, Fetcher } from './types.ts';
  */
 export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
   const { upstream, expectBody } = call;
+  // Only a cache that respects the upstream's Cache-Control reads it.
+  const readCacheHeaders = call.cache?.respectCacheControl === true;
   return async function sendOnce(ctx) {
     const headers = { ...ctx.request.headers };
     const done = ctx.observer.attempt(ctx, headers);
@@ -41,6 +43,7 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
         const text = await readLimited(response, upstream.maxBodyBytes, ctx.label);
         const value = parseJson(text, ctx.label, upstream.name, upstream.maxJsonDepth, expectBody && status !== 204 && status !== 205, status);
         result = { ok: true, value, status, attempts: 1, waitMs: 0 };
+        if (readCacheHeaders) result.cacheHeaders = { cacheControl: response.headers.get('cache-control'), age: response.headers.get('age') };
       }
     } catch (thrown) {
       const error = classify(thrown, ctx, upstream.name);
