@@ -23,7 +23,7 @@ export interface WebCacheStoreOptions {
  * const store = webCacheStore(caches.default);
  */
 export function webCacheStore(cache: WebCache, options: WebCacheStoreOptions = {}): CacheStore {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   let warned = false;
   const warn = (what: string, error: unknown): void => {
     if (warned) return;

@@ -174,7 +174,7 @@ function cacheDeps(plan: Plan, options: EngineOptions, clock: Clock): CacheDeps 
   return {
     store: options.cache ?? new MemoryStore(),
     flights: new Flights(),
-    now: options.now ?? Date.now,
+    now: options.now ?? (() => Date.now()),
     clock,
     background: options.background ?? ((work) => void work.catch(() => {})),
   };

@@ -39,10 +39,10 @@ export function cacheLayer(call: CompiledCall, deps: CacheDeps): Layer {
   const { cache } = call;
   const coalesce = call.coalesce === true;
   return (next) => {
-    const load = cache ? storing(cache, deps, next) : next;
+    const load = cache ? storing(cache, deps, next) : (_key: string) => next;
     const send = async (ctx: CallContext, key: string): Promise<CallResult> => {
-      if (!coalesce) return load(ctx);
-      const { result, joined } = await deps.flights.join(key, ctx, load);
+      if (!coalesce) return load(key)(ctx);
+      const { result, joined } = await deps.flights.join(key, ctx, load(key));
       // Nothing was sent for a caller that joined; the request counts for the one that made it.
       return joined ? { ...result, attempts: 0, waitMs: 0, cache: 'coalesced' } : result;
     };
@@ -60,13 +60,13 @@ async function fromCache(
   ctx: CallContext,
   deps: CacheDeps,
   send: (ctx: CallContext, key: string) => Promise<CallResult>,
-  load: CallFn,
+  load: (key: string) => CallFn,
 ): Promise<CallResult> {
   const entry = await deps.store.get(key).catch(() => undefined);
   const age = entry ? deps.now() - entry.storedAt : Number.POSITIVE_INFINITY;
   if (entry && age < entry.freshMs) return served(entry, 'hit');
   if (entry && age < entry.freshMs + entry.staleWhileRevalidateMs) {
-    refreshInBackground(key, ctx, deps, load);
+    refreshInBackground(key, ctx, deps, load(key));
     return served(entry, 'stale');
   }
   const result = await send(ctx, key);
@@ -77,9 +77,9 @@ async function fromCache(
   return result.cache ? result : { ...result, cache: 'miss' };
 }
 
-/** `next`, storing each 2xx answer the upstream lets us keep; the write never delays the answer. */
-function storing(cache: CompiledCache, deps: CacheDeps, next: CallFn): CallFn {
-  return async function loadAndStore(ctx) {
+/** `next`, storing each 2xx answer the upstream lets us keep under `key`; the write never delays the answer. */
+function storing(cache: CompiledCache, deps: CacheDeps, next: CallFn): (key: string) => CallFn {
+  return (key) => async function loadAndStore(ctx) {
     const result = await next(ctx);
     if (!result.ok) return result;
     const freshMs = freshFor(cache, result.cacheHeaders);
@@ -92,7 +92,7 @@ function storing(cache: CompiledCache, deps: CacheDeps, next: CallFn): CallFn {
       staleWhileRevalidateMs: cache.staleWhileRevalidateMs,
       staleIfErrorMs: cache.staleIfErrorMs,
     };
-    deps.background(deps.store.set(await cacheKey(ctx.request), entry).catch(() => {}));
+    deps.background(deps.store.set(key, entry).catch(() => {}));
     return result;
   };
 }
