@@ -29,6 +29,13 @@ export class Flights {
     return this.#flights.size;
   }
 
+  /** Callers waiting for a request in flight now, across keys. */
+  get waiting(): number {
+    let n = 0;
+    for (const flight of this.#flights.values()) n += flight.waiting;
+    return n;
+  }
+
   /**
    * Runs `run` for `key`, or joins the run already in flight (`joined`). The run gets `ctx` with
    * the flight's own signal, which aborts only when every caller has left.

@@ -148,6 +148,11 @@ export class Engine {
     return result;
   }
 
+  /** Requests in flight that calls coalesce on; undefined when no call caches or coalesces. */
+  get flights(): Flights | undefined {
+    return this.#cache?.flights;
+  }
+
   /** The call's stack, built on first use and kept: policies that are off are not in it. */
   #stackFor(call: CompiledCall): CallFn {
     let stack = this.#stacks.get(call);
