@@ -176,10 +176,11 @@ export class Engine {
 function cacheDeps(plan: Plan, options: EngineOptions, clock: Clock): CacheDeps | undefined {
   const calls = plan.endpoints.flatMap((e) => e.calls);
   if (!calls.some((c) => c.cache || c.coalesce)) return undefined;
+  const now = options.now ?? (() => Date.now());
   return {
-    store: options.cache ?? new MemoryStore(),
+    store: options.cache ?? new MemoryStore({ now }),
     flights: new Flights(),
-    now: options.now ?? (() => Date.now()),
+    now,
     clock,
     background: options.background ?? ((work) => void work.catch(() => {})),
   };
