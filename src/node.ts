@@ -20,6 +20,9 @@
  *   TRIBUTARY_MAX_INBOUND_CONNECTIONS  client connections open at once; default 10000
  *   TRIBUTARY_DEBUG_TOKEN  callers sending it in `x-tributary-debug` get per-call Server-Timing
  *   TRIBUTARY_TRACE_CONSOLE=1  print each request's trace as a waterfall on stderr
+ *   TRIBUTARY_CACHE   where calls with a `cache` keep entries: memory (default) or redis://host:port/db
+ *   TRIBUTARY_CACHE_MAX_BYTES  size of the memory cache, default 67108864 (64 MiB)
+ *   TRIBUTARY_CACHE_TIMEOUT_MS  longest Redis read before a call goes on without it, default 20
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
@@ -40,6 +43,7 @@ import { gracefulShutdown } from './node/shutdown.ts';
 import { guardConnections, readServerLimits, serverOptions, type ServerLimits } from './node/server-options.ts';
 import { connectionsByOrigin, createNodeTransport } from './node/transport.ts';
 import { startNodeTelemetry } from './node/telemetry.ts';
+import { createNodeCache } from './node/cache-store.ts';
 
 interface Settings {
   port: number;
@@ -105,6 +109,13 @@ async function main(): Promise<void> {
 
   const { port, host } = settings;
   const logger = createNodeLogger(settings.log);
+  const cache = createNodeCache(env, plan, { warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  if (typeof cache === 'string') {
+    await demo?.close();
+    console.error(cache);
+    process.exitCode = 1;
+    return;
+  }
   const readiness = createReadiness();
   // Before the app is built, so its tracer and instruments come from the SDK.
   const telemetry = await startNodeTelemetry(env);
@@ -122,6 +133,7 @@ async function main(): Promise<void> {
     log: logger.fault,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
+    ...(cache ? { engine: { cache: cache.store } } : {}),
   });
   if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
 
@@ -145,6 +157,7 @@ async function main(): Promise<void> {
     cutoff,
     cleanup: async () => {
       await transport.close();
+      await cache?.close();
       await telemetry.shutdown().catch((error: unknown) => logger.warn(`could not flush telemetry: ${(error as Error)?.message ?? error}`));
       await demo?.close();
     },
@@ -157,6 +170,7 @@ async function main(): Promise<void> {
   // Announced only once the signal handlers are in place: a process manager may signal as soon as it reads this.
   const base = `http://${host}:${(server.address() as AddressInfo).port}`;
   logger.info(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
+  if (cache) logger.info(`cache: ${cache.description}`);
   logger.info(`at most ${maxInFlight} endpoint requests in flight; more are answered 503 at once (TRIBUTARY_MAX_IN_FLIGHT)`);
   if (demo) {
     logger.info('demo upstreams are running in this process; try:');
