@@ -14,6 +14,7 @@ import { formatSeconds, renderMarkdown, type RunInfo } from './lib/report-md.ts'
 import { renderSvg } from './lib/report-svg.ts';
 import type { ScenarioResult } from './lib/result.ts';
 import { readSettings, SCENARIO_IDS } from './lib/settings.ts';
+import { coalescing } from './scenarios/coalescing.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
   4: tracing,
   5: memory,
   6: resilience,
+  7: coalescing,
 };
 const BUDGET_S = 390;
 
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
 }
 
 function failedScenario(id: number, message: string, seconds: number): ScenarioResult {
-  const titles: Record<number, string> = { 1: 'Overhead at light load', 2: 'Throughput and CPU per request', 3: 'Fan-out width', 4: 'Tracing cost', 5: 'Memory', 6: 'Resilience' };
+  const titles: Record<number, string> = { 1: 'Overhead at light load', 2: 'Throughput and CPU per request', 3: 'Fan-out width', 4: 'Tracing cost', 5: 'Memory', 6: 'Resilience', 7: 'Coalescing and caching' };
   const first = message.split('\n')[0] ?? message;
   return { id, title: titles[id] ?? `Scenario ${id}`, measures: '', status: `failed: ${first}`, tables: [], summary: [], notes: [], seconds, extra: { error: message } };
 }
