@@ -49,11 +49,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   };
   // Without an 'error' listener a lost connection would crash the process.
   client.on('error', markDown);
-  client.on('ready', () => {
+  const markUp = (): void => {
     if (!down) return;
     down = false;
     info(`cache: Redis at ${where} is back`);
-  });
+  };
+  client.on('ready', markUp);
   // Connects (and reconnects) in the background; until then every read is a miss.
   client.connect().catch(markDown);
   return {
@@ -61,6 +62,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (!client.isReady) return undefined;
       try {
         const text = await client.get(prefix + key);
+        // A Redis that was only slow comes back without reconnecting.
+        markUp();
         return text === null ? undefined : (JSON.parse(text) as CacheEntry);
       } catch (error) {
         markDown(error);

@@ -172,3 +172,29 @@ describe('Cache: metrics', () => {
     expect(count('stale')).toBe(1);
   });
 });
+
+describe('Coalescing inside one request', () => {
+  it("a joined failure names the joining call in its message, not the call that sent the request", async () => {
+    const fake = fakeFetcher(() => 'hold');
+    const plan = planOf({
+      upstreams: { catalog: { baseUrl: 'http://catalog.test', coalesce: true } },
+      endpoints: [
+        {
+          path: '/v1/home',
+          calls: { featured: { upstream: 'catalog', path: '/featured' }, sidebar: { upstream: 'catalog', path: '/featured' } },
+        },
+      ],
+    });
+    const engine = new Engine(plan, fake.fetcher);
+    const running = engine.run(endpointOf(plan), { params: {}, query: {} });
+    await vi.waitFor(() => expect(engine.flights?.waiting).toBe(2));
+    expect(fake.calls).toHaveLength(1);
+    fake.calls[0]?.respond(json({}, 503));
+    const result = await running;
+    expect(result.errors.map((e) => [e.call, e.message, e.attempts]).sort()).toEqual([
+      ['featured', 'featured: catalog answered 503', expect.any(Number)],
+      ['sidebar', 'sidebar: catalog answered 503', expect.any(Number)],
+    ]);
+    expect(Object.values(result.cache ?? {})).toEqual(['coalesced']);
+  });
+});

@@ -8,6 +8,8 @@ interface Flight {
   /** Callers waiting for it; at 0 the request is aborted, unless it is a background refresh. */
   waiting: number;
   background: boolean;
+  /** The label of the call that started it: its errors' messages begin with it. */
+  label: string;
 }
 
 /**
@@ -40,12 +42,12 @@ export class Flights {
    * Runs `run` for `key`, or joins the run already in flight (`joined`). The run gets `ctx` with
    * the flight's own signal, which aborts only when every caller has left.
    */
-  async join(key: string, ctx: CallContext, run: CallFn): Promise<{ result: CallResult; joined: boolean }> {
+  async join(key: string, ctx: CallContext, run: CallFn): Promise<{ result: CallResult; joined: boolean; leader: string }> {
     let flight = this.#flights.get(key);
     const joined = flight !== undefined;
     flight ??= this.#start(key, ctx, run, undefined);
     flight.waiting++;
-    return { result: await this.#wait(key, flight, ctx), joined };
+    return { result: await this.#wait(key, flight, ctx), joined, leader: flight.label };
   }
 
   /**
@@ -59,7 +61,7 @@ export class Flights {
 
   #start(key: string, ctx: CallContext, run: CallFn, parent: AbortSignal | undefined): Flight {
     const link = linkSignal(parent);
-    const flight: Flight = { link, waiting: 0, background: parent !== undefined, promise: undefined as never };
+    const flight: Flight = { link, waiting: 0, background: parent !== undefined, label: ctx.label, promise: undefined as never };
     flight.promise = run({ ...ctx, signal: link.signal }).finally(() => {
       link.dispose();
       if (this.#flights.get(key) === flight) this.#flights.delete(key);

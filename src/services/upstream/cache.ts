@@ -1,6 +1,6 @@
 import { Deadline } from '../../lib/deadline.ts';
 import type { Clock } from '../../lib/clock.ts';
-import type { TributaryError } from '../../lib/errors.ts';
+import { TributaryError } from '../../lib/errors.ts';
 import { freshFor } from '../cache/freshness.ts';
 import type { Flights } from '../cache/flights.ts';
 import { cacheKey } from '../cache/key.ts';
@@ -42,9 +42,10 @@ export function cacheLayer(call: CompiledCall, deps: CacheDeps): Layer {
     const load = cache ? storing(cache, deps, next) : (_key: string) => next;
     const send = async (ctx: CallContext, key: string): Promise<CallResult> => {
       if (!coalesce) return load(key)(ctx);
-      const { result, joined } = await deps.flights.join(key, ctx, load(key));
+      const { result, joined, leader } = await deps.flights.join(key, ctx, load(key));
+      if (!joined) return result;
       // Nothing was sent for a caller that joined; the request counts for the one that made it.
-      return joined ? { ...result, attempts: 0, waitMs: 0, cache: 'coalesced' } : result;
+      return { ...result, ...(result.ok ? {} : { error: relabel(result.error, leader, ctx.label) }), attempts: 0, waitMs: 0, cache: 'coalesced' };
     };
     return async function cached(ctx) {
       const key = await cacheKey(ctx.request);
@@ -114,6 +115,17 @@ function refreshInBackground(key: string, ctx: CallContext, deps: CacheDeps, loa
 
 function served(entry: CacheEntry, cache: CacheStatus): Extract<CallResult, { ok: true }> {
   return { ok: true, value: JSON.parse(entry.body) as unknown, status: entry.status, attempts: 0, waitMs: 0, cache };
+}
+
+/**
+ * A joined failure in the joiner's own words: messages start with the call's label, and the
+ * request that failed may have been started by another call (`sidebar: catalog answered 503`,
+ * not `featured: ...`).
+ */
+function relabel(error: TributaryError, leader: string, label: string): TributaryError {
+  if (leader === label || !error.message.startsWith(leader)) return error;
+  const message = label + error.message.slice(leader.length);
+  return new TributaryError(error.code, message, { ...(error.status === undefined ? {} : { status: error.status }), cause: error });
 }
 
 /** Failures a stale value may stand in for: the upstream is down, slow or refused locally. */
