@@ -1,5 +1,6 @@
 import type { TributaryConfigInput } from '../../src/services/config-schema.ts';
-import { compilePlan, type CompiledEndpoint, type CompiledUpstream, type Plan } from '../../src/services/plan/index.ts';
+import { expect } from 'vitest';
+import { compilePlan, ConfigError, type CompiledEndpoint, type CompiledUpstream, type Plan } from '../../src/services/plan/index.ts';
 
 /** Compiles a config for a test; a refusal fails the test with the compiler's message. */
 export function planOf(config: TributaryConfigInput, env: Record<string, string> = {}): Plan {
@@ -20,4 +21,15 @@ export function upstreamOf(settings: Partial<Record<string, unknown>> = {}): Com
     endpoints: [{ path: '/x', calls: { a: { upstream: 'users', path: '/a' } } }],
   });
   return plan.upstreams.get('users') as CompiledUpstream;
+}
+
+/** The compiler's issues for a config; fails the test if it compiled. */
+export function refusal(raw: unknown): string[] {
+  try {
+    compilePlan(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues;
+  }
+  throw new Error('expected the config to be refused');
 }

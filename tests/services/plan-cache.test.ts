@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compilePlan, ConfigError, type CompiledCall } from '../../src/services/plan/index.ts';
+import { compilePlan, type CompiledCall } from '../../src/services/plan/index.ts';
+import { refusal } from './fixtures.ts';
 
 type Settings = Record<string, unknown>;
 
@@ -10,16 +11,6 @@ function config(upstream: Settings, calls: Record<string, Settings>) {
 
 function call(upstream: Settings, settings: Settings): CompiledCall {
   return compilePlan(config(upstream, { a: settings })).endpoints[0]?.calls[0] as CompiledCall;
-}
-
-function refusal(raw: unknown): string[] {
-  try {
-    compilePlan(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected the config to be refused');
 }
 
 describe('cache and coalesce config', () => {
