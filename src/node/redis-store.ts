@@ -60,15 +60,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return {
     async get(key) {
       if (!client.isReady) return undefined;
+      let text: string | null;
       try {
-        const text = await client.get(prefix + key);
-        // A Redis that was only slow comes back without reconnecting.
-        markUp();
-        return text === null ? undefined : (JSON.parse(text) as CacheEntry);
+        text = await client.get(prefix + key);
       } catch (error) {
         markDown(error);
         return undefined;
       }
+      // A Redis that was only slow comes back without reconnecting.
+      markUp();
+      return text === null ? undefined : parseEntry(text);
     },
     async set(key, entry) {
       if (!client.isReady) return;
@@ -82,6 +83,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       client.destroy();
     },
   };
+}
+
+/** An entry another version wrote, or a corrupt one, is a miss (and overwritten by the next store). */
+function parseEntry(text: string): CacheEntry | undefined {
+  try {
+    const entry = JSON.parse(text) as Partial<CacheEntry>;
+    return typeof entry.body === 'string' && typeof entry.storedAt === 'number' ? (entry as CacheEntry) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The URL without its password, for logs. */
