@@ -123,8 +123,9 @@ export class Outcomes {
     );
     // A stale value stands in for its failure: the data is there, so the request is complete.
     const complete = errors.every((e) => e.stale);
-    const cache = this.#cache ? { cache: this.#cache } : {};
-    return { data, errors, complete, failed: this.#failed, durationMs, fanoutMs, reports: this.reports, ...cache };
+    const result: AggregateResult = { data, errors, complete, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
+    if (this.#cache) result.cache = this.#cache;
+    return result;
   }
 
   #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number, stale = false): void {
