@@ -22,9 +22,10 @@ export interface RedisStore extends CacheStore {
 /**
  * The cache shared by every instance: one Redis, entries as JSON with their expiry in Redis
  * (`PX`, when they can no longer be used). Redis being down or slow never fails a call: reads
- * and writes give up after `timeoutMs` (a miss; the call goes to its upstream), commands are not
- * queued while disconnected, the client reconnects in the background, and one warning is logged
- * per outage, not one per request. Coalescing stays per process.
+ * and writes give up after `timeoutMs` (a miss; the call goes to its upstream) and, after a read
+ * that timed out, reads skip Redis for a second; commands are not queued while disconnected, the
+ * client reconnects in the background, and one warning is logged per outage, not one per
+ * request. Coalescing stays per process.
  *
  * @example
  * const store = createRedisStore({ url: 'redis://127.0.0.1:6379/0', warn: logger.warn, info: logger.info });
@@ -38,10 +39,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     url: options.url,
     // Fail at once while disconnected rather than queue commands that could pile up.
     disableOfflineQueue: true,
-    commandOptions: { timeout: timeoutMs },
     socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
   });
   let down = false;
+  // After a read that timed out, Redis is left alone this long: a stuck server gets no pile of reads.
+  let skipUntil = 0;
   const markDown = (error: unknown): void => {
     if (down) return;
     down = true;
@@ -59,12 +61,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   client.connect().catch(markDown);
   return {
     async get(key) {
-      if (!client.isReady) return undefined;
-      let text: string | null;
+      if (!client.isReady || performance.now() < skipUntil) return undefined;
+      let text: string | null | typeof TIMED_OUT;
       try {
-        text = await client.get(prefix + key);
+        text = await within(client.get(prefix + key), timeoutMs);
       } catch (error) {
         markDown(error);
+        return undefined;
+      }
+      if (text === TIMED_OUT) {
+        skipUntil = performance.now() + SLOW_BACKOFF_MS;
+        markDown(new Error(`no answer within ${timeoutMs} ms`));
         return undefined;
       }
       // A Redis that was only slow comes back without reconnecting.
@@ -74,7 +81,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async set(key, entry) {
       if (!client.isReady) return;
       try {
-        await client.set(prefix + key, JSON.stringify(entry), { expiration: { type: 'PX', value: Math.max(1, usableMs(entry)) } });
+        const written = client.set(prefix + key, JSON.stringify(entry), { expiration: { type: 'PX', value: Math.max(1, usableMs(entry)) } });
+        if ((await within(written, timeoutMs)) === TIMED_OUT) markDown(new Error(`no answer within ${timeoutMs} ms`));
       } catch (error) {
         markDown(error);
       }
@@ -83,6 +91,22 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       client.destroy();
     },
   };
+}
+
+const TIMED_OUT = Symbol('timed out');
+const SLOW_BACKOFF_MS = 1000;
+
+/**
+ * The command's answer, or {@link TIMED_OUT} after `ms`. The client has no working per-command
+ * timeout for a command already sent, so a late answer is simply not waited for (nor reported).
+ */
+function within<T>(command: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  command.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** An entry another version wrote, or a corrupt one, is a miss (and overwritten by the next store). */

@@ -118,4 +118,25 @@ describe('a cache shared through Redis', () => {
     expect(warnings).toHaveLength(1);
     expect(String(warnings[0]?.msg)).toMatch(/^cache: Redis at redis:\/\/127\.0\.0\.1:\d+\/0 is unreachable or slow/);
   }, 60_000);
+
+  it('a slow Redis: the read gives up after TRIBUTARY_CACHE_TIMEOUT_MS and the call goes to its upstream', async () => {
+    const server = await redis();
+    const a = await gateway(server.url);
+    expect((await a.get('/v1/settings/slow-0')).status).toBe(200);
+    await keysIn(server.url, 1);
+    const before = await upstreamRequests();
+    const admin = createClient({ url: server.url });
+    await admin.connect();
+    // Redis answers nothing for 3 s; the gateway must not wait for it.
+    const asleep = admin.sendCommand(['DEBUG', 'SLEEP', '3']);
+    await new Promise((r) => setTimeout(r, 100));
+    const answer = await a.get('/v1/settings/slow-0');
+    await asleep;
+    admin.destroy();
+    expect(answer.status).toBe(200);
+    expect(answer.body.meta.cache).toBeUndefined();
+    expect((await upstreamRequests()) - before).toBe(1);
+    const warnings = logLines(await stop(a.proc)).filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+  }, 60_000);
 });

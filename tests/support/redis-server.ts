@@ -21,7 +21,8 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    // DEBUG SLEEP (from loopback only) lets a test make Redis slow without killing it.
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--enable-debug-command', 'local'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
