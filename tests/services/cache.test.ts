@@ -132,6 +132,19 @@ describe('Cache: stale-if-error', () => {
     ]);
   });
 
+  it('a per-try timeout is answered with the stale value too', async () => {
+    const { fake, run } = setup((c) => (c.index === 0 ? json({ v: 1 }) : 'hold'), { ttlMs: 1000, staleIfErrorMs: 60_000 }, { timeoutMs: 100 });
+    await run();
+    vi.advanceTimersByTime(2000);
+    const pending = run();
+    await vi.waitFor(() => expect(fake.calls).toHaveLength(2));
+    await vi.advanceTimersByTimeAsync(100);
+    const result = await pending;
+    expect(result.data.settings).toEqual({ v: 1 });
+    expect(result.errors).toEqual([expect.objectContaining({ code: 'timeout', stale: true })]);
+    expect(fake.calls[1]?.abortReason).toMatchObject({ code: 'timeout' });
+  });
+
   it('past staleIfErrorMs the failure is the answer', async () => {
     let down = false;
     const { run } = setup(() => (down ? json({}, 503) : json({ v: 1 })), { ttlMs: 1000, staleIfErrorMs: 5000 });
