@@ -63,7 +63,7 @@ async function fromCache(
   send: (ctx: CallContext, key: string) => Promise<CallResult>,
   load: (key: string) => CallFn,
 ): Promise<CallResult> {
-  const entry = await deps.store.get(key).catch(() => undefined);
+  const entry = usable(await deps.store.get(key).catch(() => undefined));
   const age = entry ? deps.now() - entry.storedAt : Number.POSITIVE_INFINITY;
   if (entry && age < entry.freshMs) return served(entry, 'hit');
   if (entry && age < entry.freshMs + entry.staleWhileRevalidateMs) {
@@ -113,8 +113,18 @@ function refreshInBackground(key: string, ctx: CallContext, deps: CacheDeps, loa
   deps.background(work.then(() => deadline.dispose(), () => deadline.dispose()));
 }
 
-function served(entry: CacheEntry, cache: CacheStatus): Extract<CallResult, { ok: true }> {
-  return { ok: true, value: JSON.parse(entry.body) as unknown, status: entry.status, attempts: 0, waitMs: 0, cache };
+/** An entry with its value parsed once; one whose body is not JSON (written by something else) is none. */
+function usable(entry: CacheEntry | undefined): (CacheEntry & { value: unknown }) | undefined {
+  if (!entry) return undefined;
+  try {
+    return { ...entry, value: JSON.parse(entry.body) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+function served(entry: CacheEntry & { value: unknown }, cache: CacheStatus): Extract<CallResult, { ok: true }> {
+  return { ok: true, value: entry.value, status: entry.status, attempts: 0, waitMs: 0, cache };
 }
 
 /**
