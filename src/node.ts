@@ -109,7 +109,7 @@ async function main(): Promise<void> {
 
   const { port, host } = settings;
   const logger = createNodeLogger(settings.log);
-  const cache = createNodeCache(env, plan, { warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  const cache = await createNodeCache(env, plan, { warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   if (typeof cache === 'string') {
     await demo?.close();
     console.error(cache);

@@ -1,7 +1,7 @@
 import { DEFAULT_CACHE_MAX_BYTES, MemoryStore } from '../services/cache/memory-store.ts';
 import type { CacheStore } from '../services/cache/store.ts';
 import type { Plan } from '../services/plan/types.ts';
-import { createRedisStore, redactedUrl } from './redis-store.ts';
+import { redactedUrl } from './redacted-url.ts';
 
 export interface NodeCache {
   store: CacheStore;
@@ -25,10 +25,10 @@ export interface CacheLog {
  * Undefined when no call of the plan caches.
  *
  * @example
- * const cache = createNodeCache(process.env, plan, logger);
+ * const cache = await createNodeCache(process.env, plan, logger);
  * if (typeof cache === 'string') { console.error(cache); process.exit(1); }
  */
-export function createNodeCache(env: NodeJS.ProcessEnv, plan: Plan, log: CacheLog): NodeCache | string | undefined {
+export async function createNodeCache(env: NodeJS.ProcessEnv, plan: Plan, log: CacheLog): Promise<NodeCache | string | undefined> {
   const kind = (env.TRIBUTARY_CACHE ?? '').trim();
   const maxBytes = wholeNumber(env, 'TRIBUTARY_CACHE_MAX_BYTES', DEFAULT_CACHE_MAX_BYTES, 1);
   if (typeof maxBytes === 'string') return maxBytes;
@@ -41,6 +41,8 @@ export function createNodeCache(env: NodeJS.ProcessEnv, plan: Plan, log: CacheLo
   if (kind === '' || kind === 'memory') {
     return { store: new MemoryStore({ maxBytes }), description: `memory (${maxBytes} bytes)`, close: async () => {} };
   }
+  // Loaded only when used: the Redis client costs a few hundred ms of start-up.
+  const { createRedisStore } = await import('./redis-store.ts');
   const store = createRedisStore({ url: kind, timeoutMs, warn: log.warn, info: log.info });
   return { store, description: `${redactedUrl(kind)} (shared; coalescing stays per process)`, close: () => store.close() };
 }

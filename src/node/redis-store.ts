@@ -1,6 +1,7 @@
 import { createClient } from 'redis';
 import type { CacheStore } from '../services/cache/store.ts';
 import { usableMs, type CacheEntry } from '../services/cache/store.ts';
+import { redactedUrl } from './redacted-url.ts';
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db` or `rediss://...`. */
@@ -116,17 +117,6 @@ function parseEntry(text: string): CacheEntry | undefined {
     return typeof entry.body === 'string' && typeof entry.storedAt === 'number' ? (entry as CacheEntry) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** The URL without its password, for logs. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return '(an invalid URL)';
   }
 }
 

@@ -13,28 +13,28 @@ const uncached = compilePlan({
 });
 const log = { warn: () => {}, info: () => {} };
 
-describe('TRIBUTARY_CACHE on Node', () => {
-  it('is a 64 MiB memory store by default, when a call caches', () => {
-    const cache = createNodeCache({}, cached, log);
+describe('TRIBUTARY_CACHE on Node', async () => {
+  it('is a 64 MiB memory store by default, when a call caches', async () => {
+    const cache = await createNodeCache({}, cached, log);
     expect(typeof cache === 'object' && cache.store).toBeInstanceOf(MemoryStore);
     expect(typeof cache === 'object' && (cache.store as MemoryStore).maxBytes).toBe(64 * 1024 * 1024);
   });
 
-  it('takes the memory store size from TRIBUTARY_CACHE_MAX_BYTES', () => {
-    const cache = createNodeCache({ TRIBUTARY_CACHE: 'memory', TRIBUTARY_CACHE_MAX_BYTES: '1048576' }, cached, log);
+  it('takes the memory store size from TRIBUTARY_CACHE_MAX_BYTES', async () => {
+    const cache = await createNodeCache({ TRIBUTARY_CACHE: 'memory', TRIBUTARY_CACHE_MAX_BYTES: '1048576' }, cached, log);
     expect(typeof cache === 'object' && (cache.store as MemoryStore).maxBytes).toBe(1_048_576);
   });
 
-  it('makes no store when no call caches', () => {
-    expect(createNodeCache({}, uncached, log)).toBeUndefined();
+  it('makes no store when no call caches', async () => {
+    expect(await createNodeCache({}, uncached, log)).toBeUndefined();
   });
 
-  it('refuses a value it cannot use, naming the variable, and never prints a password', () => {
-    expect(createNodeCache({ TRIBUTARY_CACHE: 'memcached://x' }, cached, log)).toBe(
+  it('refuses a value it cannot use, naming the variable, and never prints a password', async () => {
+    expect(await createNodeCache({ TRIBUTARY_CACHE: 'memcached://x' }, cached, log)).toBe(
       'TRIBUTARY_CACHE must be "memory" or a redis:// or rediss:// URL, got "memcached://x"',
     );
-    expect(createNodeCache({ TRIBUTARY_CACHE: 'http://user:hunter2@x/' }, cached, log)).not.toContain('hunter2');
-    expect(createNodeCache({ TRIBUTARY_CACHE_MAX_BYTES: 'lots' }, cached, log)).toBe(
+    expect(await createNodeCache({ TRIBUTARY_CACHE: 'http://user:hunter2@x/' }, cached, log)).not.toContain('hunter2');
+    expect(await createNodeCache({ TRIBUTARY_CACHE_MAX_BYTES: 'lots' }, cached, log)).toBe(
       'TRIBUTARY_CACHE_MAX_BYTES must be a whole number of at least 1, got "lots"',
     );
   });
