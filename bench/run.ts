@@ -15,6 +15,7 @@ import { renderSvg } from './lib/report-svg.ts';
 import type { ScenarioResult } from './lib/result.ts';
 import { readSettings, SCENARIO_IDS } from './lib/settings.ts';
 import { concurrency } from './scenarios/concurrency.ts';
+import { coalescing } from './scenarios/coalescing.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { memory } from './scenarios/memory.ts';
 import { overhead } from './scenarios/overhead.ts';
@@ -38,6 +39,7 @@ const SCENARIOS: Record<number, (ctx: Ctx) => Promise<ScenarioResult>> = {
   9: runtimes,
   10: schema,
   11: shaping,
+  12: coalescing,
 };
 const BUDGET_S = 390;
 
@@ -105,7 +107,20 @@ async function main(): Promise<void> {
 }
 
 function failedScenario(id: number, message: string, seconds: number): ScenarioResult {
-  const titles: Record<number, string> = { 1: 'Overhead at light load', 2: 'Throughput and CPU per request', 3: 'Fan-out width', 4: 'Tracing cost', 5: 'Memory', 6: 'Resilience', 7: 'Concurrency limits: the articles\' experiments' };
+  const titles: Record<number, string> = {
+    1: 'Overhead at light load',
+    2: 'Throughput and CPU per request',
+    3: 'Fan-out width',
+    4: 'Tracing cost',
+    5: 'Memory',
+    6: 'Resilience',
+    7: 'Every core: one process and two',
+    8: "Concurrency limits: the articles' experiments",
+    9: 'Runtimes',
+    10: 'Call schema cost',
+    11: 'Response shaping, streaming and compression',
+    12: 'Coalescing and caching',
+  };
   const first = message.split('\n')[0] ?? message;
   return { id, title: titles[id] ?? `Scenario ${id}`, measures: '', status: `failed: ${first}`, tables: [], summary: [], notes: [], seconds, extra: { error: message } };
 }

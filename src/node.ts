@@ -25,6 +25,9 @@
  *   TRIBUTARY_SLOW_LOOP_MS  an event loop blocked longer than this is logged (one warn line a
  *                     second at most, with the routes being served) and counted in
  *                     `tributary.eventloop.blocked`; default 100, 0 turns it off
+ *   TRIBUTARY_CACHE   where calls with a `cache` keep entries: memory (default) or redis://host:port/db
+ *   TRIBUTARY_CACHE_MAX_BYTES  size of the memory cache, default 67108864 (64 MiB)
+ *   TRIBUTARY_CACHE_TIMEOUT_MS  longest Redis read before a call goes on without it, default 20
  *   OTEL_*            the standard OpenTelemetry variables (exporter endpoint, service name, sampler)
  */
 import { serve } from '@hono/node-server';
@@ -51,6 +54,7 @@ import { watchSlowLoop } from './node/slow-loop.ts';
 import { ServedRoutes } from './routes/served-routes.ts';
 import { announce } from './serve/run-gateway.ts';
 import { readEntrySettings, wholeNumber, type EntrySettings } from './serve/settings.ts';
+import { createNodeCache } from './node/cache-store.ts';
 
 interface Settings extends EntrySettings {
   limits: ServerLimits;
@@ -110,6 +114,13 @@ async function main(): Promise<void> {
   plan = shareBulkheads(plan, settings.processes);
   const { port, host } = settings;
   const logger = createNodeLogger(settings.log, undefined, settings.processes > 1 ? { pid: process.pid } : undefined);
+  const cache = await createNodeCache(env, plan, { warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  if (typeof cache === 'string') {
+    await demo?.close();
+    console.error(cache);
+    process.exitCode = 1;
+    return;
+  }
   const readiness = createReadiness();
   // Before the app is built, so its tracer and instruments come from the SDK.
   const telemetry = await startNodeTelemetry(env);
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
     docsScript: scalarScript,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
+    ...(cache ? { engine: { cache: cache.store } } : {}),
   });
   if (telemetry.enabled) observeBulkheads(engine.upstreams.values(), metrics.getMeter(INSTRUMENTATION_SCOPE));
   const stopWatchingLoop = servedRoutes
@@ -167,6 +179,7 @@ async function main(): Promise<void> {
     cleanup: async () => {
       stopWatchingLoop?.();
       await transport.close();
+      await cache?.close();
       await telemetry.shutdown().catch((error: unknown) => logger.warn(`could not flush telemetry: ${(error as Error)?.message ?? error}`));
       await demo?.close();
     },
@@ -179,6 +192,7 @@ async function main(): Promise<void> {
   // Announced only once the signal handlers are in place: a process manager may signal as soon as it reads this.
   const base = `http://${host}:${(server.address() as AddressInfo).port}`;
   logger.info(`tributary listening on ${base} (${plan.endpoints.length} endpoints)`);
+  if (cache) logger.info(`cache: ${cache.description}`);
   announce(logger, base, maxInFlight, demo !== undefined);
 }
 

@@ -61,9 +61,13 @@ function isEntryOnly(spec: string): boolean {
     spec.startsWith('undici/') ||
     spec === '@hono/node-server' ||
     spec.startsWith('@hono/node-server/') ||
+    isRedisClient(spec) ||
     /^@opentelemetry\/(sdk-|exporter-|context-async-hooks)/.test(spec)
   );
 }
+
+/** Redis clients hold sockets: a store is injected from an entry side, never imported by the core. */
+const isRedisClient = (spec: string): boolean => spec === 'redis' || spec === 'ioredis' || spec.startsWith('@redis/');
 
 /** Package imports each core layer may make (entry sides may import any package, see below). */
 function packageAllowed(layer: Layer, spec: string): boolean {
@@ -80,7 +84,8 @@ function packageAllowed(layer: Layer, spec: string): boolean {
 /** Runtime-specific packages that would break another runtime's entry. */
 function wrongRuntime(layer: Entry, spec: string): boolean {
   if (layer === 'node') return spec.startsWith('cloudflare:');
-  const nodeOnly = spec === 'undici' || spec.startsWith('undici/') || spec.startsWith('@hono/node-server') || spec === '@opentelemetry/sdk-node';
+  const nodeOnly =
+    spec === 'undici' || spec.startsWith('undici/') || spec.startsWith('@hono/node-server') || spec === '@opentelemetry/sdk-node' || isRedisClient(spec);
   // Deno and Bun serve with their own servers and fetch: Node's transport and SDK are not theirs.
   if (layer === 'deno' || layer === 'bun') return nodeOnly || spec.startsWith('cloudflare:');
   return nodeOnly;

@@ -1,7 +1,7 @@
 /**
  * The gateway's own work per request, without sockets: the app of checkout ROOT (default: this
  * one) built as the Node entry builds it (no telemetry SDK, the W3C propagator, a shutdown cutoff,
- * load shedding), answering scenario 2's endpoint over a transport that answers at once from
+ * load shedding, and where the checkout has them compression and the slow-loop routes), answering scenario 2's endpoint over a transport that answers at once from
  * memory. WARM requests, then N measured ones, 50 at a time. Under callgrind (bench/instructions.ts)
  * the counters are zeroed after the warm-up and dumped after the N requests.
  */
@@ -54,7 +54,15 @@ async function fetcher(url: string) {
   const body = bodies[Number(url.charAt(17)) - 1] as Uint8Array; // http://127.0.0.1:<1|2|3>/...
   return { status: 200, headers, body: { async *[Symbol.asyncIterator]() { yield body; }, cancel: async () => {} } };
 }
+// What later checkouts add in the Node entry, when this one has it: the compression middleware and
+// the routes tracker of the slow-loop log.
+const optional = async (file: string, name: string): Promise<unknown> =>
+  existsSync(join(root, file)) ? (await import(join(root, file)))[name] : undefined;
+const compressor = await optional('src/node/compression.ts', 'nodeCompressor');
+const ServedRoutes = (await optional('src/routes/served-routes.ts', 'ServedRoutes')) as (new () => unknown) | undefined;
 const { app } = createApp({
+  ...(compressor ? { compressor } : {}),
+  ...(ServedRoutes ? { servedRoutes: new ServedRoutes() } : {}),
   plan,
   fetcher,
   telemetry: createTelemetry({ traces: false, metrics: false }),

@@ -4,7 +4,7 @@
  *   BENCH_ROUNDS=n        rounds per scenario (default 3)
  *   BENCH_DURATION_S=s    length of every measured load run
  *   BENCH_WARMUP_S=s      unmeasured load per contender before a scenario's first round (default 3)
- *   BENCH_SCENARIOS=1,3   run only these scenarios (1-11; default all)
+ *   BENCH_SCENARIOS=1,3   run only these scenarios (1-12; default all)
  *   BENCH_SEQ_SCALE=x     scenario 8: the articles' 2 s and 3 s calls scaled by x (default 0.1, quick 0.05)
  *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
  *   BENCH_OUT=dir         where latest.{json,md,svg} go (default bench/results)
@@ -37,7 +37,7 @@ export interface Settings {
 }
 
 /** Every scenario, in the order they run. */
-export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';

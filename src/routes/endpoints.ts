@@ -119,7 +119,7 @@ async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: A
   const body = {
     data: result.data,
     errors: result.errors,
-    meta: { complete: result.complete, durationMs: Math.round(result.durationMs) },
+    meta: { complete: result.complete, durationMs: Math.round(result.durationMs), ...(result.cache ? { cache: result.cache } : {}) },
   };
   const status = statusOf(result, endpoint);
   // Bytes with their length, so compression can leave small answers alone.

@@ -21,7 +21,7 @@ export interface ObservedCall {
  * The call path's events turned into spans and metrics: a CLIENT span and an
  * `http.client.request.duration` sample per attempt (with `http.request.resend_count` from the
  * second on), a `semaphore.acquire` span per wait, a `retry.backoff` span per sleep, span events
- * for hedges, budget refusals and an open circuit. Metrics are recorded for every event; spans
+ * for hedges, budget refusals and an open circuit, `tributary.cache` on the call span. Metrics are recorded for every event; spans
  * only where `spans` is on. Metric attributes are a closed set (upstream, server, route,
  * semaphore, status, error type); an element index goes on spans only.
  *
@@ -95,6 +95,12 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
       if (metered) telemetry.breakerRejections.add(1, upstream);
       callSpan?.addEvent('circuit_open', { 'tributary.message': message }, spanTime());
     },
+    cache(_ctx, status) {
+      if (metered) telemetry.cacheLookups.add(1, { ...upstream, 'tributary.cache': status });
+      // An element's status is an event on the call's span; a whole call's is its attribute.
+      if (call.item === undefined) callSpan?.setAttribute('tributary.cache', status);
+      else if (call.spans) callSpan?.addEvent('cache', { 'tributary.cache': status, ...item }, spanTime());
+    },
   };
 }
 
@@ -124,6 +130,7 @@ class TraceContextOnly implements CallObserver {
   budgetExhausted(): void {}
   hedge(): void {}
   breakerRefused(): void {}
+  cache(): void {}
 }
 
 /**

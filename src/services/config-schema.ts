@@ -132,6 +132,32 @@ export const adaptiveConcurrencySchema = z.strictObject({
   initial: z.number().int().positive().default(32),
 });
 
+/**
+ * Cache fields, without defaults: a call's `cache` overrides only the fields it names over its
+ * upstream's. Ranges are checked by the plan compiler (src/services/plan/cache.ts).
+ */
+const cacheFields = {
+  /** How long a 2xx JSON answer is fresh, ms. */
+  ttlMs: z.number(),
+  /** After `ttlMs`, this long the stale value is answered at once while one refresh runs, ms. */
+  staleWhileRevalidateMs: z.number(),
+  /** After `ttlMs`, this long the stale value is answered instead of a failure, ms. */
+  staleIfErrorMs: z.number(),
+  /** Client request headers whose values are part of the key (forwarded headers always are). */
+  vary: z.array(z.string().min(1)),
+  /** The upstream's Cache-Control (max-age, s-maxage, no-store, private) and Age win over `ttlMs`. */
+  respectCacheControl: z.boolean(),
+};
+
+/** An upstream's cache; every field but `ttlMs` optional, with these defaults. */
+export const cacheSchema = z.strictObject({
+  ttlMs: cacheFields.ttlMs,
+  staleWhileRevalidateMs: cacheFields.staleWhileRevalidateMs.default(0),
+  staleIfErrorMs: cacheFields.staleIfErrorMs.default(0),
+  vary: cacheFields.vary.default([]),
+  respectCacheControl: cacheFields.respectCacheControl.default(true),
+});
+
 export const upstreamSchema = z.strictObject({
   /** http(s) origin, optionally with a base path. `${ENV}` is substituted at start-up. */
   baseUrl: z.string().min(1),
@@ -163,6 +189,10 @@ export const upstreamSchema = z.strictObject({
   circuitBreaker: circuitBreakerSchema.optional(),
   /** Hedging for the idempotent calls to this upstream. None by default. */
   hedge: hedgeSchema.optional(),
+  /** GET calls to this upstream with the same key while one is in flight join it. Off by default. */
+  coalesce: z.boolean().optional(),
+  /** A cache for the GET calls to this upstream. None by default. */
+  cache: cacheSchema.optional(),
 });
 
 export const callSchema = z.strictObject({
@@ -210,6 +240,10 @@ export const callSchema = z.strictObject({
    * when this call fails with them. Unmapped failures answer 502/504.
    */
   statusMap: z.record(z.string(), z.number()).optional(),
+  /** Overrides the upstream's `coalesce` (GET calls only). */
+  coalesce: z.boolean().optional(),
+  /** Fields that override the upstream's `cache`, or `false` for none (GET calls only). */
+  cache: falseOr(z.strictObject(cacheFields).partial(), 'cache').optional(),
 });
 
 export const endpointSchema = z.strictObject({
@@ -269,6 +303,7 @@ export type ResponseSchemaConfig = output<typeof responseSchemaSchema>;
 export type RetryConfig = output<typeof retrySchema>;
 export type CircuitBreakerConfig = output<typeof circuitBreakerSchema>;
 export type HedgeConfig = output<typeof hedgeSchema>;
+export type CacheConfig = output<typeof cacheSchema>;
 
 /**
  * Types a config written in TypeScript. Validation happens once, when the plan is compiled.

@@ -37,6 +37,8 @@ export interface Telemetry {
   breakerTransitions: Counter;
   /** Calls the breaker refused at once. */
   breakerRejections: Counter;
+  /** Calls that cache or coalesce, per upstream and `tributary.cache` (hit, miss, stale, revalidated, coalesced). */
+  cacheLookups: Counter;
   /** `each` calls get spans for this many elements; the rest run untraced (counted on the call span). */
   maxItemSpans: number;
   /**
@@ -115,6 +117,10 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     }),
     breakerRejections: meter.createCounter('tributary.breaker.rejections', {
       description: 'Calls refused at once because the circuit was open',
+      unit: '{call}',
+    }),
+    cacheLookups: meter.createCounter('tributary.cache.lookups', {
+      description: 'Calls that cache or coalesce, by how the cache took part: hit, miss, stale, revalidated, coalesced',
       unit: '{call}',
     }),
     maxItemSpans: options.maxItemSpans ?? 50,

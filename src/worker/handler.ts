@@ -5,6 +5,7 @@ import { Engine } from '../services/engine/index.ts';
 import type { Plan } from '../services/plan/types.ts';
 import { createTelemetry, type Telemetry } from '../services/telemetry.ts';
 import { createUpstreamHealth, type Fetcher, type HealthByUpstream } from '../services/upstream/index.ts';
+import { workerCacheStore } from './cache.ts';
 import { workerLogging, type Write } from './logger.ts';
 import { createPlanCache, defaultLog, stringVars, type Log } from './plan-cache.ts';
 import { startRequestTracing, usePropagator } from './request-tracing.ts';
@@ -32,7 +33,8 @@ const platformFetch: Fetcher = (url, init) => fetch(url, init);
  * own signal (the `enable_request_signal` flag) reaches every upstream call: a client that leaves
  * cancels them. With OTEL_EXPORTER_OTLP_ENDPOINT set, the request's spans are recorded by a
  * per-request tracer and POSTed once the response is built, inside `ctx.waitUntil`
- * (src/worker/request-tracing.ts). One access-log line per request goes to `write` (default
+ * (src/worker/request-tracing.ts). Calls with a `cache` use the Cache API (`caches.default`);
+ * coalescing is per request there. One access-log line per request goes to `write` (default
  * `console.log`), faults and config problems to `log` (default `console.error`).
  *
  * @example
@@ -75,6 +77,9 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
     built = { plan, key, app };
     return app;
   };
+  // Calls with a `cache` keep entries in the Cache API; coalescing is per request (the engine's).
+  let cache: ReturnType<typeof workerCacheStore> | null = null;
+  const cacheStore = () => (cache === null ? (cache = workerCacheStore(log ?? defaultLog)) : cache);
   // Untraced requests share the global API's no-op tracer and instruments: they hold no state.
   let untraced: Telemetry | undefined;
   return {
@@ -87,8 +92,7 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
       const tracing = tracingConfig ? startRequestTracing(tracingConfig) : undefined;
       const app = appFor(plan, env);
       const telemetry = tracing?.telemetry ?? (untraced ??= createTelemetry({ traces: false, metrics: false }));
-      engines.set(request, new Engine(plan, platformFetch, { telemetry, maxSubrequests, maxConnections, health: healthOf(plan) }));
-      // What the app leaves running after its response (a stream's calls), so the export waits for it.
+      // What the app leaves running after its response (a stream's calls, cache writes), so the export waits for it.
       const pending: Promise<unknown>[] = [];
       const own: ExecutionContext = {
         waitUntil: (promise) => {
@@ -98,6 +102,19 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
         passThroughOnException: () => ctx.passThroughOnException(),
         props: ctx.props,
       };
+      const store = cacheStore();
+      engines.set(
+        request,
+        new Engine(plan, platformFetch, {
+          telemetry,
+          maxSubrequests,
+          maxConnections,
+          health: healthOf(plan),
+          // Cache writes and stale-while-revalidate refreshes finish after the response.
+          background: (work) => own.waitUntil(work.catch(() => {})),
+          ...(store ? { cache: store } : {}),
+        }),
+      );
       try {
         return await app.fetch(request, env, own);
       } finally {

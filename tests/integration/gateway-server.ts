@@ -77,4 +77,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
+/** Starts a client request that we will abandon; its rejection is expected. */
+export function abandon(url: string): { controller: AbortController; done: Promise<unknown> } {
+  const controller = new AbortController();
+  const done = fetch(url, { signal: controller.signal }).then(
+    (res) => res.text(),
+    (error: unknown) => error,
+  );
+  return { controller, done };
+}
+
 export { freePort };

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../support/upstream-server.ts';
-import { bulkheads, eventually, startGateway, type RunningGateway } from './gateway-server.ts';
+import { abandon, bulkheads, eventually, startGateway, type RunningGateway } from './gateway-server.ts';
 
 let upstream: Upstream;
 const gateways: RunningGateway[] = [];
@@ -63,16 +63,6 @@ function trackTimers() {
       globalThis.clearTimeout = realClear;
     },
   };
-}
-
-/** Starts a client request that we will abandon; its rejection is expected. */
-function abandon(url: string): { controller: AbortController; done: Promise<unknown> } {
-  const controller = new AbortController();
-  const done = fetch(url, { signal: controller.signal }).then(
-    (res) => res.text(),
-    (error: unknown) => error,
-  );
-  return { controller, done };
 }
 
 describe('retries over real sockets', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineConfig } from '../../src/services/config-schema.ts';
-import { compilePlan, ConfigError, type CompiledCall, type Plan } from '../../src/services/plan/index.ts';
+import { compilePlan, type CompiledCall, type Plan } from '../../src/services/plan/index.ts';
+import { refusalOf as refusal } from './fixtures.ts';
 
 type Settings = Record<string, unknown>;
 
@@ -17,17 +18,6 @@ function compiled(upstream: Settings, calls: Record<string, Settings>): { plan: 
   const plan = compilePlan(config(upstream, calls));
   const byName = new Map(plan.endpoints[0]?.calls.map((c) => [c.name, c]));
   return { plan, call: (name) => byName.get(name) as CompiledCall };
-}
-
-/** The compiler's issues; fails the test if the config compiled. */
-function refusal(raw: unknown): string[] {
-  try {
-    compilePlan(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected the config to be refused');
 }
 
 const ALL_ON = new Set(['timeout', 'network', '5xx', '429']);

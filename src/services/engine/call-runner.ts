@@ -174,8 +174,9 @@ async function runOne(
   if (outcome.status === 'ok') {
     const result = outcome.value;
     const settled = { durationMs, waitMs: slotWait + result.waitMs, attempts: result.attempts };
+    if (result.cache && result.cache !== 'miss') outcomes.cached(label, result.cache);
     if (result.ok) {
-      outcomes.succeeded(call, item, result.value, settled);
+      outcomes.succeeded(call, item, result.value, settled, result.staleError);
       return { ok: true, value: result.value };
     }
     return { ok: false, error: result.error, value: outcomes.failed(call, item, result.error, settled) };

@@ -11,6 +11,9 @@ import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
 import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
 import { renderBody, type TemplateContext } from '../template.ts';
 import { createAdaptiveLimit, createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
+import { Flights } from '../cache/flights.ts';
+import { MemoryStore } from '../cache/memory-store.ts';
+import type { CacheDeps } from '../upstream/cache.ts';
 import { buildCallStack } from '../upstream/stack.ts';
 import type { CallFn, Fetcher } from '../upstream/types.ts';
 import { runCall, type CallState, type RunState } from './call-runner.ts';
@@ -46,6 +49,7 @@ export class Engine {
   readonly #stacks = new Map<CompiledCall, CallFn>();
   readonly #listeners: OutcomeListener[];
   readonly #connections: Semaphore | undefined;
+  readonly #cache: CacheDeps | undefined;
 
   constructor(plan: Plan, fetcher: Fetcher, options: EngineOptions = {}) {
     this.#clock = options.clock ?? monotonic;
@@ -71,6 +75,7 @@ export class Engine {
     this.#connections = options.maxConnections === undefined
       ? undefined
       : new Semaphore({ limit: options.maxConnections, name: 'connections of this request', clock: this.#clock });
+    this.#cache = cacheDeps(plan, options, this.#clock);
   }
 
   /**
@@ -162,6 +167,11 @@ export class Engine {
     return result;
   }
 
+  /** Requests in flight that calls coalesce on; undefined when no call caches or coalesces. */
+  get flights(): Flights | undefined {
+    return this.#cache?.flights;
+  }
+
   /** The call's stack, built on first use and kept: policies that are off are not in it. */
   #stackFor(call: CompiledCall): CallFn {
     let stack = this.#stacks.get(call);
@@ -174,11 +184,26 @@ export class Engine {
         clock: this.#clock,
         connections: this.#connections,
         limiter: runtime.limiter,
+        cache: this.#cache,
       });
       this.#stacks.set(call, stack);
     }
     return stack;
   }
+}
+
+/** Only when a call caches or coalesces; in-flight requests are per engine (per process, or per request on Workers). */
+function cacheDeps(plan: Plan, options: EngineOptions, clock: Clock): CacheDeps | undefined {
+  const calls = plan.endpoints.flatMap((e) => e.calls);
+  if (!calls.some((c) => c.cache || c.coalesce)) return undefined;
+  const now = options.now ?? (() => Date.now());
+  return {
+    store: options.cache ?? new MemoryStore({ now }),
+    flights: new Flights(),
+    now,
+    clock,
+    background: options.background ?? ((work) => void work.catch(() => {})),
+  };
 }
 
 const noHealth: UpstreamHealth = { breaker: undefined, budget: undefined, latency: undefined };

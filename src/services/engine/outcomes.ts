@@ -1,5 +1,6 @@
 import { cancelled, TributaryError, type ErrorCode } from '../../lib/errors.ts';
 import { applyPick } from '../pick.ts';
+import type { CacheStatus } from '../cache/store.ts';
 import type { CompiledCall, CompiledEndpoint } from '../plan/types.ts';
 import type { AggregateResult, CallError, CallReport } from './types.ts';
 
@@ -49,6 +50,7 @@ export class Outcomes {
   readonly #listeners: readonly OutcomeListener[];
   readonly #cancel: (reason: TributaryError) => void;
   #failed: AggregateResult['failed'];
+  #cache: Record<string, Exclude<CacheStatus, 'miss'>> | undefined;
 
   constructor(endpoint: CompiledEndpoint, listeners: readonly OutcomeListener[], cancel: (reason: TributaryError) => void) {
     this.#endpoint = endpoint;
@@ -56,8 +58,13 @@ export class Outcomes {
     this.#cancel = cancel;
   }
 
-  /** The call (or element) answered. An element's value is kept by the caller until the list is whole. */
-  succeeded(call: CompiledCall, item: number | undefined, value: unknown, settled: Settled): void {
+  /**
+   * The call (or element) answered. An element's value is kept by the caller until the list is
+   * whole. `stale`: the value is a stale cached one answered instead of this failure, which is
+   * listed with `"stale": true` and does not make the request incomplete.
+   */
+  succeeded(call: CompiledCall, item: number | undefined, value: unknown, settled: Settled, stale?: TributaryError): void {
+    if (stale) this.#entry(call, item, stale, settled.attempts, true);
     // Dependents' templates see the whole answer; `data` (and a stream) only what `pick` keeps.
     const shown = call.pick ? applyPick(value, call.pick) : value;
     if (item === undefined) {
@@ -118,6 +125,11 @@ export class Outcomes {
     this.failed(call, undefined, error, { durationMs: 0, waitMs: 0, attempts: 0 });
   }
 
+  /** `label` (a call, or `call[value]` for an element) used the cache: for `meta.cache`. */
+  cached(label: string, status: Exclude<CacheStatus, 'miss'>): void {
+    (this.#cache ??= {})[label] = status;
+  }
+
   /** `data` and `errors` in declaration order, whatever order the calls finished in. */
   result(durationMs: number, fanoutMs: number): AggregateResult {
     const data: Record<string, unknown> = {};
@@ -126,13 +138,18 @@ export class Outcomes {
     const errors = this.#errors.sort(
       (a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0),
     );
-    return { data, errors, complete: errors.length === 0, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
+    // A stale value stands in for its failure: the data is there, so the request is complete.
+    const complete = errors.every((e) => e.stale);
+    const result: AggregateResult = { data, errors, complete, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
+    if (this.#cache) result.cache = this.#cache;
+    return result;
   }
 
-  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number): CallError {
+  #entry(call: CompiledCall, item: number | undefined, error: TributaryError, attempts: number, stale = false): CallError {
     const entry: CallError = { call: call.name, upstream: call.upstream.name, code: error.code, message: error.message, attempts };
     if (error.status !== undefined) entry.status = error.status;
     if (item !== undefined) entry.item = item;
+    if (stale) entry.stale = true;
     this.#errors.push(entry);
     return entry;
   }

@@ -41,5 +41,13 @@ export function buildRequest(call: CompiledCall, ctx: TemplateContext, clientHea
     body = JSON.stringify(renderBody(call.body, ctx));
     headers['content-type'] = 'application/json';
   }
-  return { method: call.method, url: url.href, headers, ...(body === undefined ? {} : { body }) };
+  const vary = call.cache && call.cache.vary.length > 0 ? varyValues(call.cache.vary, clientHeaders) : undefined;
+  return { method: call.method, url: url.href, headers, ...(body === undefined ? {} : { body }), ...(vary ? { vary } : {}) };
+}
+
+/** The client's values of the headers a cache varies on (absent ones as empty): part of the key only. */
+function varyValues(names: readonly string[], clientHeaders: Headers | undefined): Record<string, string> {
+  const vary: Record<string, string> = {};
+  for (const name of names) vary[name] = clientHeaders?.get(name) ?? '';
+  return vary;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { ErrorCode } from '../../lib/errors.ts';
+import type { CacheStatus, CacheStore } from '../cache/store.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { HealthByUpstream } from '../upstream/runtime.ts';
 import type { OutcomeListener } from './outcomes.ts';
@@ -35,6 +36,8 @@ export interface CallError {
   status?: number;
   /** For `each` calls: the index of the element that failed. */
   item?: number;
+  /** A stale cached value was answered instead (stale-if-error): `data` holds it. */
+  stale?: true;
 }
 
 /** Timing of one call (of one element, for `each`), for Server-Timing and traces. */
@@ -57,6 +60,11 @@ export interface AggregateResult {
   durationMs: number;
   fanoutMs: number;
   reports: CallReport[];
+  /**
+   * Each call (`name`, or `name[value]` for an element of `each`, as error messages name it) that used the cache, by how: `hit`,
+   * `stale`, `revalidated`, `coalesced`. Absent when none did.
+   */
+  cache?: Record<string, Exclude<CacheStatus, 'miss'>>;
 }
 
 export interface EngineOptions {
@@ -81,6 +89,15 @@ export interface EngineOptions {
    * queues the fetch invisibly, inside its timeout. Default: no cap (Node).
    */
   maxConnections?: number;
+  /**
+   * Where calls with a `cache` keep their entries, shared by every engine given it. Default: a
+   * store in memory of this engine (64 MiB) when a call caches.
+   */
+  cache?: CacheStore;
+  /** Keeps work that outlives a request alive: cache writes, background refreshes (Workers: `ctx.waitUntil`). */
+  background?: (work: Promise<unknown>) => void;
+  /** Wall clock for cache entries, epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** What one `run()` may ask for beyond its result (streaming). */

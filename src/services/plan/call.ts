@@ -3,6 +3,7 @@ import { compilePick, type PickTree } from '../pick.ts';
 import { bodyRefs, parseBody, parseTemplate, refsOf, soleRef, type BodyTemplate, type Ref, type Template } from '../template.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { compileResponseSchema } from '../response-schema.ts';
+import { compileCallCache } from './cache.ts';
 import { compileCallResilience } from './resilience.ts';
 import type { CompiledCall, CompiledUpstream } from './types.ts';
 
@@ -94,6 +95,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
   context.dependencies?.set(name, [...dependsOn]);
   const resilience = compileCallResilience(call, upstreamConfig, where, issues);
   const answerCheck = call.schema ? compileResponseSchema(call.schema, where, issues) : undefined;
+  const caching = compileCallCache(call, upstreamConfig, where, issues);
   if (issues.length > before || !upstream || !path) return undefined;
   return {
     name,
@@ -114,6 +116,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     ...(call.schema && answerCheck ? { schema: { config: call.schema, check: answerCheck } } : {}),
     ...(pick ? { pick } : {}),
     ...(statusMap ? { statusMap } : {}),
+    ...caching,
   };
 }
 

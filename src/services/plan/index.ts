@@ -10,6 +10,7 @@
  *   cycles.ts             dependency cycles between calls
  *   resilience.ts         retry, hedge and circuit breaker, merged from upstream and call
  *   resilience-checks.ts  the ranges of their fields
+ *   cache.ts              coalesce and cache, merged from upstream and call, GET only
  *   config-error.ts       ConfigError and how a problem's place is said
  *   critical-path.ts      a call's worst-case time, an endpoint's longest chain against its deadline
  *   check.ts              checkConfig: problems, warnings and each endpoint's plan, without serving

@@ -7,9 +7,9 @@ import type { CircuitBreakerConfig, HedgeConfig, RetryConfig } from '../config-s
  */
 
 /** Undefined when the value is fine, else what it must be. */
-type Rule = (value: number) => string | undefined;
+export type Rule = (value: number) => string | undefined;
 
-const integer =
+export const integer =
   (min: number, max?: number): Rule =>
   (value) => {
     if (Number.isInteger(value) && value >= min && (max === undefined || value <= max)) return undefined;
@@ -88,7 +88,8 @@ export function checkHedge(own: Partial<HedgeConfig>, where: string, issues: str
   return issues.length === before;
 }
 
-function checkFields<K extends string>(values: Partial<Record<NoInfer<K>, unknown>>, rules: Record<K, Rule>, at: string, issues: string[]): void {
+/** Pushes an issue for each set numeric field its rule refuses, named `${at}${field}"`. */
+export function checkFields<K extends string>(values: Partial<Record<NoInfer<K>, unknown>>, rules: Record<K, Rule>, at: string, issues: string[]): void {
   for (const field of Object.keys(rules) as K[]) {
     const value = values[field];
     if (typeof value !== 'number') continue;

@@ -173,6 +173,6 @@ function compileHedge(policy: HedgeConfig): CompiledHedge {
 }
 
 /** The fields a call sets; `{ attempts: undefined }` (possible from TypeScript) sets none. */
-function defined<T extends object>(fields: T): Partial<T> {
+export function defined<T extends object>(fields: T): Partial<T> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

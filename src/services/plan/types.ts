@@ -33,6 +33,16 @@ export interface CompiledHedge {
   maxExtra: number;
 }
 
+/** A call's cache after the call's fields are merged over its upstream's. */
+export interface CompiledCache {
+  ttlMs: number;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  /** Lower-cased client header names, sorted: their values are part of the key. */
+  vary: readonly string[];
+  respectCacheControl: boolean;
+}
+
 export interface CompiledUpstream {
   name: string;
   /** Origin plus base path, without a trailing slash: `http://127.0.0.1:4001/api`. */
@@ -92,6 +102,10 @@ export interface CompiledCall {
   pick?: PickTree | undefined;
   /** Upstream status -> the gateway's answer, when this required call fails with it. */
   statusMap?: ReadonlyMap<number, number> | undefined;
+  /** Calls with the same key in flight at once share one request (GET only). */
+  coalesce?: boolean;
+  /** The call's cache (GET only); undefined: none. */
+  cache?: CompiledCache | undefined;
 }
 
 export interface CompiledEndpoint {

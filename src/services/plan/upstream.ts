@@ -1,4 +1,5 @@
 import { adaptiveConcurrencySchema, type UpstreamConfig } from '../config-schema.ts';
+import { checkCache } from './cache.ts';
 import { compileUpstreamResilience } from './resilience.ts';
 import type { CompiledUpstream, Env } from './types.ts';
 
@@ -20,6 +21,7 @@ export function compileUpstream(name: string, upstream: UpstreamConfig, env: Env
   }
   const circuitBreaker = compileUpstreamResilience(upstream, where, issues);
   const adaptive = compileConcurrency(upstream, where, issues);
+  if (upstream.cache) checkCache(upstream.cache, where, issues);
   if (baseUrl === undefined) return undefined;
   let url: URL;
   try {

@@ -18,6 +18,8 @@ import type { CallFn, CallResult, Fetcher } from './types.ts';
 export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
   const { upstream, expectBody } = call;
   const check = call.schema?.check;
+  // Only a cache that respects the upstream's Cache-Control reads it.
+  const readCacheHeaders = call.cache?.respectCacheControl === true;
   return async function sendOnce(ctx) {
     const headers = { ...ctx.request.headers };
     const done = ctx.observer.attempt(ctx, headers);
@@ -48,6 +50,7 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
           throw new TributaryError('invalid_response', `${ctx.label}: ${upstream.name} answered ${status} with a body that does not match the call's schema: ${mismatch}`);
         }
         result = { ok: true, value, status, attempts: 1, waitMs: 0 };
+        if (readCacheHeaders) result.cacheHeaders = { cacheControl: response.headers.get('cache-control'), age: response.headers.get('age') };
       }
     } catch (thrown) {
       const error = classify(thrown, ctx, upstream.name);

@@ -2,7 +2,7 @@ import { aborted, failed, outOfBudget } from './classify.ts';
 import type { Layer } from './types.ts';
 
 /**
- * The outermost layer: a call that is already cancelled, or has too little of the request's
+ * The outermost layer but the cache: a call that is already cancelled, or has too little of the request's
  * deadline left to finish, fails at once with nothing sent (and spends no retry budget and no
  * breaker probe).
  */

@@ -4,6 +4,7 @@ import type { CompiledCall } from '../plan/types.ts';
 import type { AdaptiveLimit } from '../../lib/adaptive-limit.ts';
 import { adaptiveLimitLayer } from './adaptive-limit.ts';
 import { attempt } from './attempt.ts';
+import { cacheLayer, type CacheDeps } from './cache.ts';
 import { breakerLayer } from './circuit-breaker.ts';
 import { bulkheadLayer } from './bulkhead.ts';
 import { deadlineClamp } from './deadline-clamp.ts';
@@ -22,10 +23,13 @@ export interface StackDeps {
   connections?: Semaphore | undefined;
   /** The upstream's adaptive limit, when it has one: it moves `bulkhead.limit`. */
   limiter?: AdaptiveLimit | undefined;
+  /** The store and in-flight requests, for calls that cache or coalesce. */
+  cache?: CacheDeps | undefined;
 }
 
 /**
- * The call path of one call, built once (DESIGN.md section 4, outermost first): deadline clamp,
+ * The call path of one call, built once (DESIGN.md section 4, outermost first): cache and
+ * coalescing, deadline clamp,
  * retry or hedge, circuit breaker, bulkhead, the request's connection cap where there is one,
  * the adaptive limit's measurement where there is one, per-try timeout, the attempt. A policy the call
  * does not use is not in the stack at all, so it costs nothing per request.
@@ -37,7 +41,9 @@ export interface StackDeps {
 export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
   const { health, clock } = deps;
   const name = call.upstream.name;
-  const layers: Layer[] = [deadlineClamp];
+  const layers: Layer[] = [];
+  if ((call.cache || call.coalesce) && deps.cache) layers.push(cacheLayer(call, deps.cache));
+  layers.push(deadlineClamp);
   if (call.retry && health.budget) {
     layers.push(retryLayer(call.retry, { budget: health.budget, clock, timeoutMs: call.timeoutMs }));
   } else if (call.hedge && health.budget) {

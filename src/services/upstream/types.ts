@@ -1,6 +1,8 @@
 import type { Deadline } from '../../lib/deadline.ts';
 import type { TributaryError } from '../../lib/errors.ts';
 import type { WaitReport } from '../../lib/semaphore.ts';
+import type { CacheHeaders } from '../cache/freshness.ts';
+import type { CacheStatus } from '../cache/store.ts';
 
 /**
  * The transport, injected: Node passes undici's `request` over a shared Agent, Workers pass the
@@ -37,6 +39,8 @@ export interface UpstreamRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** Values of the client headers the call's cache varies on: part of the cache key, never sent. */
+  vary?: Record<string, string>;
 }
 
 /**
@@ -65,7 +69,19 @@ export interface CallContext {
  * a layer that makes several attempts adds up their `attempts` and `waitMs`.
  */
 export type CallResult =
-  | { ok: true; value: unknown; status: number; attempts: number; waitMs: number }
+  | {
+      ok: true;
+      value: unknown;
+      status: number;
+      attempts: number;
+      waitMs: number;
+      /** How the cache took part, for a call that caches or coalesces. */
+      cache?: CacheStatus;
+      /** A stale value answered instead of this failure (stale-if-error). */
+      staleError?: TributaryError;
+      /** The upstream's Cache-Control and Age, read only for a call whose cache respects them. */
+      cacheHeaders?: CacheHeaders;
+    }
   | {
       ok: false;
       error: TributaryError;
@@ -74,6 +90,7 @@ export type CallResult =
       waitMs: number;
       /** From `Retry-After` on a 429 or 503, in ms. */
       retryAfterMs?: number;
+      cache?: CacheStatus;
     };
 
 export type CallFn = (ctx: CallContext) => Promise<CallResult>;
@@ -102,6 +119,8 @@ export interface CallObserver {
   hedge(ctx: CallContext, attempt: number): void;
   /** The breaker refused the call (open, or half-open with every probe taken). */
   breakerRefused(ctx: CallContext, message: string): void;
+  /** How the cache took part in a call that caches or coalesces (`miss` too), once per call. */
+  cache(ctx: CallContext, status: CacheStatus): void;
 }
 
 export type SemaphoreKind = 'request' | 'upstream' | 'connections';
@@ -116,4 +135,5 @@ export const silentObserver: CallObserver = {
   budgetExhausted: noop,
   hedge: noop,
   breakerRefused: noop,
+  cache: noop,
 };
