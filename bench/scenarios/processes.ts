@@ -2,7 +2,8 @@
 import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import type { Chart, Row, ScenarioResult, Table } from '../lib/result.ts';
-import { figure, ratio, type Figure } from '../lib/stats.ts';
+import { loadCells, loadColumns } from '../lib/load-table.ts';
+import { ratio, type Figure } from '../lib/stats.ts';
 
 const DELAYS = [0, 20];
 const CONNECTIONS = 50;
@@ -42,24 +43,13 @@ export async function processes(ctx: Ctx): Promise<ScenarioResult> {
     const rows: Row[] = contenders.map(({ name }) => ({
       label: name,
       cells: {
-        rps: figure(series(name, (r) => r.rps)),
-        cpu: figure(series(name, (r) => r.cpuMsPerReq ?? Number.NaN)),
-        p50: figure(series(name, (r) => r.p50)),
-        p99: figure(series(name, (r) => r.p99)),
+        ...loadCells(runs.get(name) ?? []),
         rpsx: ratio(series(name, (r) => r.rps), baseRps),
-        failed: (runs.get(name) ?? []).reduce((n, r) => n + r.failed, 0),
       },
     }));
     tables.push({
       caption: `Upstreams at ${delayMs} ms, ${CONNECTIONS} connections`,
-      columns: [
-        { key: 'rps', label: 'req/s', kind: 'rps' },
-        { key: 'cpu', label: 'CPU ms/req (all processes)', kind: 'cpu' },
-        { key: 'p50', label: 'p50 ms', kind: 'ms' },
-        { key: 'p99', label: 'p99 ms', kind: 'ms' },
-        { key: 'rpsx', label: 'req/s ÷ 1 process', kind: 'ratio' },
-        { key: 'failed', label: 'failed', kind: 'count' },
-      ],
+      columns: loadColumns('CPU ms/req (all processes)', [{ key: 'rpsx', label: 'req/s ÷ 1 process', kind: 'ratio' }]),
       rows,
     });
     const twoX = rows.find((r) => r.label === 'tributary, 2 processes')?.cells.rpsx as Figure | undefined;

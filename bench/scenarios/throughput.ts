@@ -3,7 +3,8 @@ import { CONTENDERS } from '../lib/contenders.ts';
 import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import type { Chart, Row, ScenarioResult, Table } from '../lib/result.ts';
-import { figure, ratio, type Figure } from '../lib/stats.ts';
+import { loadCells, loadColumns } from '../lib/load-table.ts';
+import { ratio, type Figure } from '../lib/stats.ts';
 
 const DELAYS = [0, 20];
 const CONNECTIONS = 50;
@@ -44,27 +45,18 @@ export async function throughput(ctx: Ctx): Promise<ScenarioResult> {
       return {
         label: other ? name : '**tributary**',
         cells: {
-          rps: figure(rps),
-          cpu: figure(cpu),
-          p50: figure(series(name, (r) => r.p50)),
-          p99: figure(series(name, (r) => r.p99)),
+          ...loadCells(runs.get(name) ?? []),
           rpsx: other ? ratio(tribRps, rps) : null,
           cpux: other ? ratio(tribCpu, cpu) : null,
-          failed: (runs.get(name) ?? []).reduce((n, r) => n + r.failed, 0),
         },
       };
     });
     tables.push({
       caption: `Upstreams at ${delayMs} ms, ${CONNECTIONS} connections`,
-      columns: [
-        { key: 'rps', label: 'req/s', kind: 'rps' },
-        { key: 'cpu', label: 'CPU ms/req', kind: 'cpu' },
-        { key: 'p50', label: 'p50 ms', kind: 'ms' },
-        { key: 'p99', label: 'p99 ms', kind: 'ms' },
+      columns: loadColumns('CPU ms/req', [
         { key: 'rpsx', label: 'tributary req/s ÷ this', kind: 'ratio' },
         { key: 'cpux', label: 'tributary CPU/req ÷ this', kind: 'ratio' },
-        { key: 'failed', label: 'failed', kind: 'count' },
-      ],
+      ]),
       rows,
     });
     const tuned = rows.find((r) => r.label === 'tuned')?.cells;

@@ -31,6 +31,10 @@ const STREAMED = /^\s*(?:application\/x-ndjson|text\/event-stream)\s*(?:;|$)/i;
 export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
   return async function compress(c, next) {
     await next();
+    // A client that accepts none of our encodings gets every answer as it is, with no Vary: an
+    // uncompressed answer suits any client, so a cache may give it to any. Nothing is read.
+    const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
+    if (!encoding) return;
     const res = c.res;
     if (c.req.method === 'HEAD' || res.status === 204 || res.status === 304) return;
     // Headers only: reading `res.body` would turn @hono/node-server's lightweight response into a
@@ -43,8 +47,7 @@ export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
     if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
     const length = res.headers.get('content-length');
     if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
-    const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
-    if (!encoding || !res.body) return;
+    if (!res.body) return;
     c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
     // Hono's setter copies the old headers over the new response.
     c.res.headers.delete('content-length');
