@@ -3,6 +3,7 @@
  * hand-written baselines in their own processes, and writes bench/results/latest.{json,md,svg}.
  * Settings: see bench/lib/settings.ts (BENCH_QUICK=1 for a smoke run).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   log(`bench ${settings.quick ? '(quick)' : '(full)'}: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage}`);
   log(`scenarios ${[...settings.scenarios].join(', ')}; ${settings.rounds} rounds`);
+  if (settings.entry === 'dist') {
+    // Tributary runs as in production: compiled once (npm run build), no type stripping at start.
+    execFileSync(join(BENCH_DIR, '..', 'node_modules', '.bin', 'tsc'), ['-p', join(BENCH_DIR, '..', 'tsconfig.build.json')], { stdio: 'inherit' });
+    log('built dist/js (npm run build): Tributary runs dist/js/node.js; BENCH_ENTRY=src runs the source');
+  }
 
   const tmpDir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   const results: ScenarioResult[] = [];

@@ -50,6 +50,8 @@ export interface StartOptions {
   label?: string;
   /** Tributary only: the checkout whose src/node.ts runs (default: this one), for before/after runs. */
   root?: string;
+  /** Tributary on Node: `dist` runs this checkout's build (dist/js/node.js, `npm run build`); default `src`. */
+  entry?: 'dist' | 'src';
   /** Tributary only: the runtime and entry it runs on (scenario 9). Default Node. */
   runtime?: TributaryRuntime;
 }
@@ -74,7 +76,10 @@ export async function startContender(name: ContenderName, upstreams: UpstreamUrl
     writeFileSync(config, JSON.stringify(tributaryConfig(bases, options.limits), null, 2));
     const runtime = options.runtime ?? 'node';
     const tribEnv = { ...env, TRIBUTARY_CONFIG: config };
-    if (runtime === 'node') child = spawnNode(label, join(options.root ?? ROOT, 'src/node.ts'), tribEnv);
+    if (runtime === 'node') {
+      const file = options.entry === 'dist' && !options.root ? join(ROOT, 'dist/js/node.js') : join(options.root ?? ROOT, 'src/node.ts');
+      child = spawnNode(label, file, tribEnv);
+    }
     else {
       const { command, args } = runtimeCommand(runtime, join(ROOT, `src/${runtime}.ts`), [config]);
       child = spawnCommand(label, command, args, tribEnv);

@@ -21,11 +21,11 @@ export function log(message: string): void {
 export async function startContenders(
   ctx: Ctx,
   names: readonly ContenderName[],
-  options: Omit<StartOptions, 'tmpDir' | 'limits'>,
+  options: Omit<StartOptions, 'tmpDir' | 'limits' | 'entry'>,
   quiet = false,
 ): Promise<Contender[]> {
   const settled = await Promise.allSettled(
-    names.map((name) => startContender(name, ctx.upstreams, { ...options, tmpDir: ctx.tmpDir, limits: ctx.settings.limits })),
+    names.map((name) => startContender(name, ctx.upstreams, { entry: ctx.settings.entry, ...options, tmpDir: ctx.tmpDir, limits: ctx.settings.limits })),
   );
   const list = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failure = settled.find((r) => r.status === 'rejected');

@@ -8,6 +8,7 @@
  *   BENCH_SEQ_SCALE=x     scenario 8: the articles' 2 s and 3 s calls scaled by x (default 0.1, quick 0.05)
  *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
  *   BENCH_OUT=dir         where latest.{json,md,svg} go (default bench/results)
+ *   BENCH_ENTRY=src       run Tributary's TypeScript source instead of the build (npm run build: dist/js)
  */
 import { resolve } from 'node:path';
 
@@ -34,6 +35,8 @@ export interface Settings {
   seqScale: number;
   scenarios: Set<number>;
   outDir: string;
+  /** How Tributary starts on Node: the build in dist/js (production; the default) or src/node.ts. */
+  entry: 'dist' | 'src';
 }
 
 /** Every scenario, in the order they run. */
@@ -61,6 +64,7 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     seqScale: Math.min(1, positive(env.BENCH_SEQ_SCALE, quick ? 0.05 : 0.1)),
     scenarios,
     outDir: resolve(env.BENCH_OUT ?? resolve(benchDir, 'results')),
+    entry: env.BENCH_ENTRY === 'src' ? 'src' : 'dist',
   };
 }
 

@@ -17,7 +17,9 @@ export async function memory(ctx: Ctx): Promise<ScenarioResult> {
   const busy = new Map<string, LoadResult[]>(CONTENDERS.map((n) => [n, []]));
   // Fresh processes every round: idle RSS and peak RSS are then independent samples.
   for (let round = 1; round <= s.rounds; round++) {
-    const contenders = await startContenders(ctx, CONTENDERS, { delayMs: DELAY_MS });
+    // No load shedding: every contender serves all 1000 connections (the default in-flight limit
+    // would answer most of them 503 at once, which is its job but not what this measures).
+    const contenders = await startContenders(ctx, CONTENDERS, { delayMs: DELAY_MS, env: { TRIBUTARY_MAX_IN_FLIGHT: '100000' } });
     try {
       await sleep(1000);
       for (const c of contenders) idle.get(c.name)?.push(memoryMb(c.child.pid).rss);
