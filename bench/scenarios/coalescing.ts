@@ -64,7 +64,7 @@ export async function coalescing(ctx: Ctx): Promise<ScenarioResult> {
         sample?.rps.push(r.ok / r.seconds);
         sample?.perClient.push(upstreamRequests / Math.max(1, r.calls));
         ctx.log(
-          `7 coalescing · round ${round}/${s.rounds} · ${p.variant.name}: ${r.ok}/${r.calls} ok, p50 ${r.p50.toFixed(1)} ms, ` +
+          `12 coalescing · round ${round}/${s.rounds} · ${p.variant.name}: ${r.ok}/${r.calls} ok, p50 ${r.p50.toFixed(1)} ms, ` +
             `${(r.ok / r.seconds).toFixed(0)} req/s, ${(upstreamRequests / Math.max(1, r.calls)).toFixed(3)} upstream requests per client request`,
         );
       }

@@ -68,7 +68,7 @@ export async function concurrency(ctx: Ctx): Promise<ScenarioResult> {
       for (const v of DEGRADING_VARIANTS) push(`deg/${v}`, await fanOut(ctx, gateway, 'deg', v));
       for (const v of POLITE_VARIANTS) push(`pol/${v}`, await fanOut(ctx, gateway, 'pol', v));
       ctx.log(
-        `7 concurrency · round ${round}/${s.rounds}: seq ${Math.round(seq.at(-1) ?? 0)} ms, par ${Math.round(par.at(-1) ?? 0)} ms; degrading ` +
+        `8 concurrency · round ${round}/${s.rounds}: seq ${Math.round(seq.at(-1) ?? 0)} ms, par ${Math.round(par.at(-1) ?? 0)} ms; degrading ` +
           DEGRADING_VARIANTS.map((v) => `${variantLabel(v)} ${Math.round(shots.get(`deg/${v}`)?.at(-1)?.ms ?? 0)} ms`).join(', ') +
           `; polite ${POLITE_VARIANTS.map((v) => `${variantLabel(v)} ${Math.round(shots.get(`pol/${v}`)?.at(-1)?.ms ?? 0)} ms`).join(', ')}`,
       );
@@ -86,7 +86,7 @@ export async function concurrency(ctx: Ctx): Promise<ScenarioResult> {
         entry.rps.push(r.rps);
         steady.set(v, entry);
       }
-      ctx.log(`7 concurrency · steady round ${round}/${s.rounds}: p99 ${STEADY_VARIANTS.map((v) => `${v} ${Math.round(steady.get(v)?.p99.at(-1) ?? 0)} ms`).join(', ')}`);
+      ctx.log(`8 concurrency · steady round ${round}/${s.rounds}: p99 ${STEADY_VARIANTS.map((v) => `${v} ${Math.round(steady.get(v)?.p99.at(-1) ?? 0)} ms`).join(', ')}`);
     }
   } finally {
     await gateway.child.stop();

@@ -51,7 +51,7 @@ export async function runtimes(ctx: Ctx): Promise<ScenarioResult> {
           const light = await load({ url: c.aggUrl, connections: LIGHT_CONNECTIONS, durationS: s.lightDurationS });
           r.light.push(light);
           ctx.log(
-            `7 runtimes ${delayMs} ms · round ${round}/${s.rounds} · ${c.name}: ${Math.round(heavy.rps)} req/s, ` +
+            `9 runtimes ${delayMs} ms · round ${round}/${s.rounds} · ${c.name}: ${Math.round(heavy.rps)} req/s, ` +
               `${(heavy.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req; light load p50 ${light.p50.toFixed(2)} ms` +
               `${heavy.failed + light.failed ? `, ${heavy.failed + light.failed} failed` : ''}`,
           );

@@ -104,7 +104,7 @@ export async function schema(ctx: Ctx): Promise<ScenarioResult> {
     for (const which of order) rps[which].push(await rate(which === 'with' ? withSchema : without, ms));
     micro.parse.push(perCall(() => JSON.parse(BODY), 2000));
     micro.check.push(perCall(() => check(parsed), 2000));
-    ctx.log(`7 schema · round ${round}/${s.rounds}: ${rps.without.at(-1)?.toFixed(0)} req/s without, ${rps.with.at(-1)?.toFixed(0)} with; check ${micro.check.at(-1)?.toFixed(1)} µs, JSON.parse ${micro.parse.at(-1)?.toFixed(1)} µs`);
+    ctx.log(`10 schema · round ${round}/${s.rounds}: ${rps.without.at(-1)?.toFixed(0)} req/s without, ${rps.with.at(-1)?.toFixed(0)} with; check ${micro.check.at(-1)?.toFixed(1)} µs, JSON.parse ${micro.parse.at(-1)?.toFixed(1)} µs`);
   }
   const throughput = ratio(rps.with, rps.without);
   const checkVsParse = ratio(micro.check, micro.parse);

@@ -104,7 +104,7 @@ export async function shaping(ctx: Ctx): Promise<ScenarioResult> {
         for (const v of group.variants) {
           const r = await run(v, s.throughputDurationS, child.pid);
           runs.get(v.name)?.push(r);
-          ctx.log(`7 shaping · round ${round}/${s.rounds} · ${v.name}: ${Math.round(r.rps)} req/s, ${(r.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req${r.failed ? `, ${r.failed} failed` : ''}`);
+          ctx.log(`11 shaping · round ${round}/${s.rounds} · ${v.name}: ${Math.round(r.rps)} req/s, ${(r.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req${r.failed ? `, ${r.failed} failed` : ''}`);
         }
       }
       const series = (name: string, pick: (r: LoadResult) => number): number[] => (runs.get(name) ?? []).map(pick);
