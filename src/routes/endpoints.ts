@@ -39,10 +39,11 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
     app.on(endpoint.method, endpoint.path, async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);
       const client = c.req.raw.signal;
-      // Only a body read needs the cutoff linked in here; the engine links it into the deadline itself.
-      const signal = endpoint.input.body ? requestSignal(client, options.cutoff) : undefined;
+      // Reading a body is the one wait the engine's deadline does not cover: the cutoff is linked in
+      // here for it. The engine links the cutoff into the deadline itself.
+      const bodyRead = endpoint.input.body && options.cutoff ? linkSignal(client, options.cutoff) : undefined;
       try {
-        const input = await readInput(c, endpoint, options.maxRequestBodyBytes, signal?.signal ?? client);
+        const input = await readInput(c, endpoint, options.maxRequestBodyBytes, bodyRead?.signal ?? client);
         if ('answer' in input) return input.answer;
         if ('issues' in input) return invalidRequest(c, input.issues);
         let result: AggregateResult;
@@ -67,20 +68,10 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
         }
         return await respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
       } finally {
-        signal?.dispose();
+        bodyRead?.dispose();
       }
     });
   }
-}
-
-/**
- * The client's signal, also aborted by `cutoff` (with its reason) when there is one: for reading
- * a request body, which the engine's deadline does not cover yet.
- */
-function requestSignal(client: AbortSignal, cutoff: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
-  if (!cutoff) return { signal: client, dispose: () => {} };
-  const link = linkSignal(client, cutoff);
-  return { signal: link.signal, dispose: () => link.dispose() };
 }
 
 /** 422: valid input, but more upstream requests than this deployment allows. Names the calls. */
