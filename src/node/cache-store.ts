@@ -1,6 +1,7 @@
 import { DEFAULT_CACHE_MAX_BYTES, MemoryStore } from '../services/cache/memory-store.ts';
 import type { CacheStore } from '../services/cache/store.ts';
 import type { Plan } from '../services/plan/types.ts';
+import { wholeNumber } from '../serve/settings.ts';
 import { redactedUrl } from './redacted-url.ts';
 
 export interface NodeCache {
@@ -30,9 +31,9 @@ export interface CacheLog {
  */
 export async function createNodeCache(env: NodeJS.ProcessEnv, plan: Plan, log: CacheLog): Promise<NodeCache | string | undefined> {
   const kind = (env.TRIBUTARY_CACHE ?? '').trim();
-  const maxBytes = wholeNumber(env, 'TRIBUTARY_CACHE_MAX_BYTES', DEFAULT_CACHE_MAX_BYTES, 1);
+  const maxBytes = wholeNumber(env, 'TRIBUTARY_CACHE_MAX_BYTES', DEFAULT_CACHE_MAX_BYTES, 'bytes', 1);
   if (typeof maxBytes === 'string') return maxBytes;
-  const timeoutMs = wholeNumber(env, 'TRIBUTARY_CACHE_TIMEOUT_MS', 20, 1);
+  const timeoutMs = wholeNumber(env, 'TRIBUTARY_CACHE_TIMEOUT_MS', 20, 'milliseconds', 1);
   if (typeof timeoutMs === 'string') return timeoutMs;
   if (kind !== '' && kind !== 'memory' && !/^rediss?:\/\//.test(kind)) {
     return `TRIBUTARY_CACHE must be "memory" or a redis:// or rediss:// URL, got "${redactedUrl(kind)}"`;
@@ -45,11 +46,4 @@ export async function createNodeCache(env: NodeJS.ProcessEnv, plan: Plan, log: C
   const { createRedisStore } = await import('./redis-store.ts');
   const store = createRedisStore({ url: kind, timeoutMs, warn: log.warn, info: log.info });
   return { store, description: `${redactedUrl(kind)} (shared; coalescing stays per process)`, close: () => store.close() };
-}
-
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number | string {
-  const text = env[name];
-  if (text === undefined || text.trim() === '') return fallback;
-  const value = Number(text);
-  return Number.isSafeInteger(value) && value >= min ? value : `${name} must be a whole number of at least ${min}, got "${text}"`;
 }

@@ -35,7 +35,7 @@ describe('TRIBUTARY_CACHE on Node', async () => {
     );
     expect(await createNodeCache({ TRIBUTARY_CACHE: 'http://user:hunter2@x/' }, cached, log)).not.toContain('hunter2');
     expect(await createNodeCache({ TRIBUTARY_CACHE_MAX_BYTES: 'lots' }, cached, log)).toBe(
-      'TRIBUTARY_CACHE_MAX_BYTES must be a whole number of at least 1, got "lots"',
+      'TRIBUTARY_CACHE_MAX_BYTES must be a whole number of bytes above 0, got "lots"',
     );
   });
 });
