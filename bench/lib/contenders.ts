@@ -112,7 +112,7 @@ export function fanUrl(contender: Contender, kind: ContenderName, width: number,
  * endpoint per limit. The limited upstream's bulkhead is set high (2000) so only the endpoint's
  * `maxConcurrency` limits a request; "unlimited" is a limit no request reaches.
  */
-function tributaryConfig(bases: Record<'USERS_URL' | 'ORDERS_URL' | 'RECS_URL' | 'LIMITED_URL', string>, limits: readonly number[]) {
+export function tributaryConfig(bases: Record<'USERS_URL' | 'ORDERS_URL' | 'RECS_URL' | 'LIMITED_URL', string>, limits: readonly number[]) {
   const id = { id: { type: 'string', pattern: '^[0-9]+$' } };
   return {
     upstreams: {

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { tributaryConfig } from './contenders.ts';
 
 const root = resolve(process.env.ROOT ?? join(import.meta.dirname, '../..'));
 const warm = Number(process.env.WARM ?? 1000);
@@ -26,22 +27,9 @@ const { propagation } = requireHere('@opentelemetry/api');
 const core = requireHere('@opentelemetry/core');
 propagation.setGlobalPropagator(new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }));
 
-const upstream = (port: number) => ({ baseUrl: `http://127.0.0.1:${port}/d/0`, timeoutMs: 1000 });
-const plan = compilePlan({
-  upstreams: { users: upstream(1), orders: upstream(2), recs: upstream(3) },
-  endpoints: [
-    {
-      path: '/v1/agg/:id',
-      deadlineMs: 2000,
-      input: { params: { id: { type: 'string', pattern: '^[0-9]+$' } } },
-      calls: {
-        user: { upstream: 'users', path: '/users/{params.id}' },
-        orders: { upstream: 'orders', path: '/orders/{params.id}' },
-        recs: { upstream: 'recs', path: '/recs/{params.id}' },
-      },
-    },
-  ],
-});
+// Scenario 2's config: the three upstreams behind GET /v1/agg/:id, on ports the fetcher tells apart.
+const base = (port: number): string => `http://127.0.0.1:${port}/d/0`;
+const plan = compilePlan(tributaryConfig({ USERS_URL: base(1), ORDERS_URL: base(2), RECS_URL: base(3), LIMITED_URL: base(4) }, []));
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 const bodies = [
   encode({ id: '1', name: 'Ada Lovelace', email: 'ada@example.com', tier: 'gold' }),
