@@ -19,6 +19,7 @@ import { log } from './lib/context.ts';
 import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
+import { positiveSetting } from './lib/env-setting.ts';
 import { median, percentile } from './lib/stats.ts';
 
 interface Side {
@@ -31,9 +32,9 @@ async function main(): Promise<void> {
   if (!base) throw new Error('BENCH_BASE must name the checkout to compare against (a directory with src/node.ts)');
   const baseRoot = resolve(process.env.INIT_CWD ?? process.cwd(), base);
   if (!existsSync(join(baseRoot, 'src/node.ts'))) throw new Error(`BENCH_BASE=${base}: no src/node.ts under ${baseRoot}`);
-  const rounds = positive('BENCH_ROUNDS', 10);
-  const seconds = positive('BENCH_SECONDS', 4);
-  const connections = positive('BENCH_CONNECTIONS', 50);
+  const rounds = positiveSetting('BENCH_ROUNDS', 10);
+  const seconds = positiveSetting('BENCH_SECONDS', 4);
+  const connections = positiveSetting('BENCH_CONNECTIONS', 50);
   const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
   installCleanup();
   const machine = describeMachine();
@@ -97,13 +98,6 @@ function report(delayMs: number, [fresh, old, tuned]: Side[]): void {
 function summary(ratios: number[]): string {
   const sorted = ratios.filter(Number.isFinite).sort((a, b) => a - b);
   return `×${median(sorted).toFixed(2)} (IQR ${percentile(sorted, 25).toFixed(2)}–${percentile(sorted, 75).toFixed(2)})`;
-}
-
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${raw}: must be a positive number`);
-  return value;
 }
 
 main().catch((error: unknown) => {

@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { positiveSetting } from './lib/env-setting.ts';
 
 const run = promisify(execFile);
 const HERE = resolve(import.meta.dirname, '..');
@@ -46,8 +47,8 @@ async function main(): Promise<void> {
   } catch {
     throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
   }
-  const warm = Number(process.env.BENCH_WARM ?? 1000);
-  const requests = Number(process.env.BENCH_REQUESTS ?? 1000);
+  const warm = positiveSetting('BENCH_WARM', 1000);
+  const requests = positiveSetting('BENCH_REQUESTS', 1000);
   const base = process.env.BENCH_BASE ? resolve(process.env.INIT_CWD ?? process.cwd(), process.env.BENCH_BASE) : undefined;
   if (base && !existsSync(join(base, 'src/app.ts'))) throw new Error(`BENCH_BASE=${process.env.BENCH_BASE}: no src/app.ts under ${base}`);
   console.log(`counting ${requests} requests after ${warm} unmeasured ones, under callgrind${base ? `: this checkout and ${base}` : ''} …`);
