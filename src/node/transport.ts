@@ -1,4 +1,5 @@
-import { Agent, Pool, request } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Plan } from '../services/plan/types.ts';
 import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
 
@@ -13,8 +14,9 @@ export interface NodeTransportOptions {
 
 /**
  * One undici Agent for the whole process: keep-alive connections reused across requests, one
- * pool per origin. Calls go through undici's `request`, which skips the WHATWG fetch layer (its
- * Request/Response/Headers objects and web streams), the largest CPU cost per call in profiles.
+ * pool per origin. Calls go straight to the Agent's `dispatch` with a handler of our own
+ * ({@link Exchange}): no WHATWG Request/Response/Headers, and no Node stream per response (undici's
+ * `request` wraps every body in a Readable); the body's chunks are handed to the reader as they come.
  */
 export function createNodeTransport(options: NodeTransportOptions = {}): { fetcher: Fetcher; close: () => Promise<void> } {
   const connectionsFor = options.connectionsFor ?? (() => 128);
@@ -23,39 +25,164 @@ export function createNodeTransport(options: NodeTransportOptions = {}): { fetch
     keepAliveMaxTimeout: 60_000,
     factory: (origin, opts) => new Pool(origin, { ...opts, connections: connectionsFor(String(origin)) }),
   });
-  const fetcher: Fetcher = async (url, init): Promise<UpstreamResponse> => {
-    const response = await request(url, {
-      method: init.method as 'GET',
-      headers: init.headers,
-      ...(init.body === undefined ? {} : { body: init.body }),
-      signal: init.signal,
-      dispatcher: agent,
-    });
-    const { headers, body } = response;
-    // An abort or a cancel destroys the body with an error event; with nobody reading at that
-    // moment, an unheard 'error' would crash the process. Readers still get the error.
-    body.on('error', ignore);
-    const stream: UpstreamBody = {
-      [Symbol.asyncIterator]: () => body[Symbol.asyncIterator](),
-      cancel: async () => {
-        body.destroy();
-      },
-    };
-    return {
-      status: response.statusCode,
-      headers: {
-        get: (name) => {
-          const value = headers[name.toLowerCase()];
-          return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-        },
-      },
-      body: stream,
-    };
+  const fetcher: Fetcher = (url, init) => {
+    if (init.signal.aborted) return Promise.reject(init.signal.reason);
+    const { origin, path } = splitUrl(url);
+    const exchange = new Exchange(init.signal);
+    agent.dispatch(
+      { origin, path, method: init.method as Dispatcher.HttpMethod, headers: init.headers, ...(init.body === undefined ? {} : { body: init.body }) },
+      exchange,
+    );
+    return exchange.response;
   };
   return { fetcher, close: () => agent.close() };
 }
 
-function ignore(): void {}
+/**
+ * Where an absolute URL's path starts. The engine hands over `URL.href` (already normalised), so
+ * a split at the first `/` after the authority is what `new URL` would give, without parsing it again.
+ */
+function splitUrl(url: string): { origin: string; path: string } {
+  const authority = url.indexOf('//');
+  const slash = authority < 0 ? -1 : url.indexOf('/', authority + 2);
+  if (authority < 0 || /[?#]/.test(url.slice(authority + 2, slash < 0 ? undefined : slash))) {
+    const parsed = new URL(url);
+    return { origin: parsed.origin, path: parsed.pathname + parsed.search };
+  }
+  return slash < 0 ? { origin: url, path: '/' } : { origin: url.slice(0, slash), path: url.slice(slash) };
+}
+
+/** Bytes buffered unread before the socket is paused (undici's `request` uses the same). */
+const HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * One request and its response, as undici's dispatch handler: `response` resolves at the headers
+ * (or rejects with the transport error, or with the signal's reason after an abort); the body is
+ * then read through its async iterator, which pauses the socket while the reader lags and
+ * aborts the exchange when the reader stops early or cancels.
+ */
+class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
+  readonly response: Promise<UpstreamResponse>;
+  #resolve!: (response: UpstreamResponse) => void;
+  #reject!: (error: unknown) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  readonly #signal: AbortSignal;
+  #started = false;
+  /** Received and not yet read. */
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #error: unknown;
+  /** The reader waiting for the next chunk, if any. */
+  #waiting: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void } | undefined;
+
+  constructor(signal: AbortSignal) {
+    this.response = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#signal = signal;
+    if (!signal.aborted) signal.addEventListener('abort', this.#onAbort);
+  }
+
+  readonly #onAbort = (): void => {
+    this.#fail(this.#signal.reason);
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#signal.aborted) this.#fail(this.#signal.reason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (status < 200) return; // 1xx: informational, the answer is still to come
+    this.#started = true;
+    this.#resolve({ status, headers: { get: (name) => headerValue(headers, name) }, body: this });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.resolve({ value: chunk, done: false });
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.byteLength;
+    if (this.#buffered > HIGH_WATER_MARK) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.#ended = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.resolve({ value: undefined, done: true });
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // After an abort, the reason is what the caller asked to stop for, whatever undici says.
+    this.#settleError(this.#signal.aborted ? this.#signal.reason : error);
+  }
+
+  /** Stops the exchange (freeing or closing its socket) and fails whoever waits on it. */
+  #fail(reason: unknown): void {
+    if (this.#ended || this.#error !== undefined) return;
+    this.#settleError(reason ?? new Error('aborted'));
+    this.#controller?.abort(reason instanceof Error ? reason : new Error(String(reason)));
+  }
+
+  #settleError(error: unknown): void {
+    if (this.#ended || this.#error !== undefined) return;
+    this.#error = error;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    if (!this.#started) this.#reject(error);
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.reject(error);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return {
+      next: () => this.#next(),
+      // Leaving a `for await` early (a body over the limit): nothing more is wanted.
+      return: async () => {
+        await this.cancel();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  #next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.#chunks.shift();
+    if (chunk) {
+      this.#buffered -= chunk.byteLength;
+      if (this.#controller?.paused && this.#buffered <= HIGH_WATER_MARK) this.#controller.resume();
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+
+  async cancel(reason?: unknown): Promise<void> {
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#fail(reason ?? new Error('the body was cancelled'));
+  }
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name.toLowerCase()];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+}
+
 
 /**
  * Per origin, the sum of the bulkheads of the upstreams there: each may fill its own bulkhead

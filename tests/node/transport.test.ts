@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { connectionsByOrigin } from '../../src/node/transport.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectionsByOrigin, createNodeTransport } from '../../src/node/transport.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
 
 describe('Node transport: sockets per origin', () => {
@@ -16,5 +18,119 @@ describe('Node transport: sockets per origin', () => {
     expect(connections('http://api.test')).toBe(64);
     expect(connections('http://recs.test:80')).toBe(8);
     expect(connections('http://elsewhere.test')).toBe(128);
+  });
+});
+
+describe('Node transport: one exchange on the wire', () => {
+  let server: Server;
+  let base: string;
+  const seen: string[] = [];
+  /** Resolves when the socket of the latest /hang request closes. */
+  let hangClosed: Promise<void> = Promise.resolve();
+  let transport: ReturnType<typeof createNodeTransport>;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/big') {
+        // 1 MiB in 16 KiB writes: more than the transport buffers before it pauses the socket.
+        const chunk = 'x'.repeat(16 * 1024);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let left = 64;
+        const more = (): void => {
+          while (left > 0) {
+            left--;
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        more();
+      } else if (url.pathname === '/reset') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"partial":');
+        setTimeout(() => req.socket.destroy(), 20);
+      } else if (url.pathname === '/hang') {
+        hangClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('[');
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-two': ['a', 'b'] });
+        res.end(JSON.stringify({ path: url.pathname, query: url.search, method: req.method }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    transport = createNodeTransport();
+  });
+  afterAll(async () => {
+    await transport.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const init = (signal = new AbortController().signal) => ({ method: 'GET', headers: { accept: 'application/json' }, signal });
+  async function text(body: AsyncIterable<Uint8Array> | null): Promise<string> {
+    const parts: Buffer[] = [];
+    for await (const chunk of body ?? []) parts.push(Buffer.from(chunk));
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  it('sends the path and query string as given, and reads status, headers and body', async () => {
+    const response = await transport.fetcher(`${base}/a/b?x=1&y=%20`, init());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Content-Type')).toBe('application/json');
+    expect(response.headers.get('x-two')).toBe('a, b');
+    expect(response.headers.get('x-missing')).toBeNull();
+    expect(JSON.parse(await text(response.body))).toEqual({ path: '/a/b', query: '?x=1&y=%20', method: 'GET' });
+  });
+
+  it('reads a body much larger than it buffers, whole, when the reader is slower than the socket', async () => {
+    const response = await transport.fetcher(`${base}/big`, init());
+    let size = 0;
+    for await (const chunk of response.body ?? []) {
+      size += chunk.byteLength;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(size).toBe(64 * 16 * 1024);
+  });
+
+  it('a signal aborted before the call sends nothing and rejects with its reason', async () => {
+    const before = seen.length;
+    const controller = new AbortController();
+    const reason = new Error('client left');
+    controller.abort(reason);
+    await expect(transport.fetcher(`${base}/a`, init(controller.signal))).rejects.toBe(reason);
+    expect(seen.length).toBe(before);
+  });
+
+  it('an abort while the body is awaited fails the reader with the reason, and the next call still works', async () => {
+    const controller = new AbortController();
+    const response = await transport.fetcher(`${base}/hang`, init(controller.signal));
+    const reason = new Error('deadline');
+    setTimeout(() => controller.abort(reason), 20);
+    await expect(text(response.body)).rejects.toBe(reason);
+    await hangClosed;
+    const next = await transport.fetcher(`${base}/after-abort`, init());
+    expect(JSON.parse(await text(next.body)).path).toBe('/after-abort');
+  });
+
+  it('a connection reset mid-body fails the reader with the socket error', async () => {
+    const response = await transport.fetcher(`${base}/reset`, init());
+    const failure = await text(response.body).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as { code?: string }).code).toMatch(/^UND_ERR_|^ECONNRESET$/);
+  });
+
+  it('stopping early (cancel, or leaving the loop) frees the exchange: the server sees the socket closed', async () => {
+    const response = await transport.fetcher(`${base}/hang`, init());
+    for await (const chunk of response.body ?? []) {
+      expect(chunk.byteLength).toBeGreaterThan(0);
+      break;
+    }
+    // The upstream would otherwise hold the socket open for ever; a leak would time this test out.
+    await hangClosed;
+    const next = await transport.fetcher(`${base}/after-cancel`, init());
+    expect(JSON.parse(await text(next.body)).path).toBe('/after-cancel');
   });
 });
