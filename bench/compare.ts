@@ -7,9 +7,12 @@
  * git worktree add /tmp/before <rev> && ln -s "$PWD/node_modules" /tmp/before/node_modules
  * BENCH_BASE=/tmp/before TRIBUTARY_ACCESS_LOG=0 npm run bench:compare
  *
- * Settings (environment): BENCH_BASE (required: the other checkout), BENCH_ROUNDS (default 10),
- * BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"), BENCH_CONNECTIONS (50).
- * The environment is passed to every contender, so TRIBUTARY_* settings apply to both Tributaries.
+ * The cost of a setting, on one checkout: BENCH_BASE=. BENCH_OLD_ENV=TRIBUTARY_ACCESS_LOG=0
+ *
+ * Settings (environment): BENCH_BASE (required: the other checkout, `.` for this one), BENCH_ROUNDS
+ * (default 10), BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"),
+ * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only). The
+ * environment is passed to every contender, so TRIBUTARY_* settings apply to both Tributaries.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,9 +39,10 @@ async function main(): Promise<void> {
   const seconds = positiveSetting('BENCH_SECONDS', 4);
   const connections = positiveSetting('BENCH_CONNECTIONS', 50);
   const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
+  const oldEnv = settingsList(process.env.BENCH_OLD_ENV);
   installCleanup();
   const machine = describeMachine();
-  log(`compare: this checkout (new) against ${baseRoot} (old), ${rounds} rounds × ${seconds} s, ${connections} connections`);
+  log(`compare: this checkout (new) against ${baseRoot} (old${Object.keys(oldEnv).length > 0 ? `, with ${process.env.BENCH_OLD_ENV}` : ''}), ${rounds} rounds × ${seconds} s, ${connections} connections`);
   log(`${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage}`);
 
   const tmpDir = mkdtempSync(join(tmpdir(), 'tributary-compare-'));
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
       const sides: Side[] = (
         await Promise.all([
           startContender('tributary', upstreams, { ...common, label: 'new' }),
-          startContender('tributary', upstreams, { ...common, label: 'old', root: baseRoot }),
+          startContender('tributary', upstreams, { ...common, label: 'old', root: baseRoot, env: oldEnv }),
           startContender('tuned', upstreams, common),
         ])
       ).map((contender) => ({ contender, runs: [] }));
@@ -71,6 +75,17 @@ async function main(): Promise<void> {
     await stopAll();
     rmSync(tmpDir, { recursive: true, force: true });
   }
+}
+
+/** `A=1,B=2` as `{ A: '1', B: '2' }`; a part without `=` is refused. */
+function settingsList(text: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const part of (text ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const at = part.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_OLD_ENV: "${part}" is not NAME=value (several are separated by commas)`);
+    env[part.slice(0, at).trim()] = part.slice(at + 1);
+  }
+  return env;
 }
 
 /** Prints, per pair, the median of the per-round ratios with their interquartile range. */
