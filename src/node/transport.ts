@@ -45,7 +45,8 @@ export function createNodeTransport(options: NodeTransportOptions = {}): { fetch
 function splitUrl(url: string): { origin: string; path: string } {
   const authority = url.indexOf('//');
   const slash = authority < 0 ? -1 : url.indexOf('/', authority + 2);
-  if (authority < 0 || /[?#]/.test(url.slice(authority + 2, slash < 0 ? undefined : slash))) {
+  // A fragment is never sent: a URL with one is parsed, and pathname + search leave it out.
+  if (authority < 0 || url.includes('#') || url.slice(authority + 2, slash < 0 ? undefined : slash).includes('?')) {
     const parsed = new URL(url);
     return { origin: parsed.origin, path: parsed.pathname + parsed.search };
   }
@@ -91,7 +92,9 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#signal.aborted) this.#fail(this.#signal.reason);
+    // Aborted while it waited for a socket (connecting, or queued in the pool): not sent at all.
+    if (this.#error !== undefined) controller.abort(asError(this.#error));
+    else if (this.#signal.aborted) this.#fail(this.#signal.reason);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
@@ -131,12 +134,16 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   #fail(reason: unknown): void {
     if (this.#ended || this.#error !== undefined) return;
     this.#settleError(reason ?? new Error('aborted'));
-    this.#controller?.abort(reason instanceof Error ? reason : new Error(String(reason)));
+    // Before `onRequestStart` there is no controller yet: it aborts the exchange when it comes.
+    this.#controller?.abort(asError(reason));
   }
 
   #settleError(error: unknown): void {
     if (this.#ended || this.#error !== undefined) return;
     this.#error = error;
+    // What was received and not read is not wanted any more: the reader gets the error next.
+    this.#chunks = [];
+    this.#buffered = 0;
     this.#signal.removeEventListener('abort', this.#onAbort);
     if (!this.#started) this.#reject(error);
     const waiting = this.#waiting;
@@ -176,6 +183,10 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#buffered = 0;
     this.#fail(reason ?? new Error('the body was cancelled'));
   }
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | null {

@@ -104,6 +104,29 @@ describe('Node transport: one exchange on the wire', () => {
     expect(seen.length).toBe(before);
   });
 
+  it('a call aborted while it waits for a socket is never sent, and does not hold the connection', async () => {
+    // One connection per origin: the aborted call's socket is the one the next call needs.
+    const single = createNodeTransport({ connectionsFor: () => 1 });
+    try {
+      const controller = new AbortController();
+      const reason = new Error('deadline');
+      const pending = single.fetcher(`${base}/big?never-sent`, init(controller.signal));
+      controller.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+      const next = await single.fetcher(`${base}/after-early-abort`, init());
+      expect(JSON.parse(await text(next.body)).path).toBe('/after-early-abort');
+      expect(seen).not.toContain('GET /big?never-sent');
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('never sends the fragment of a URL', async () => {
+    const response = await transport.fetcher(`${base}/frag?x=1#part`, init());
+    expect(JSON.parse(await text(response.body))).toMatchObject({ path: '/frag', query: '?x=1' });
+    expect(seen).toContain('GET /frag?x=1');
+  });
+
   it('an abort while the body is awaited fails the reader with the reason, and the next call still works', async () => {
     const controller = new AbortController();
     const response = await transport.fetcher(`${base}/hang`, init(controller.signal));
