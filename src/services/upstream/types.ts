@@ -5,8 +5,8 @@ import type { CacheHeaders } from '../cache/freshness.ts';
 import type { CacheStatus } from '../cache/store.ts';
 
 /**
- * The transport, injected: Node passes undici's `request` over a shared Agent, Workers pass the
- * platform fetch, tests pass a function.
+ * The transport, injected: Node passes its own handler on a shared undici Agent's `dispatch`
+ * (src/node/transport.ts), Workers pass the platform fetch, tests pass a function.
  */
 export type Fetcher = (url: string, init: FetchInit) => Promise<UpstreamResponse>;
 
@@ -20,7 +20,7 @@ export interface FetchInit {
 
 /**
  * What the client reads of a response. A Web `Response` is one; the Node transport returns a
- * lighter object over undici's `request`, which skips the WHATWG fetch machinery.
+ * lighter object of its own, without the WHATWG fetch machinery or a Node stream.
  */
 export interface UpstreamResponse {
   status: number;
