@@ -1,16 +1,18 @@
 /**
  * `npm run bench:instructions`: machine instructions per request of the gateway's own work
  * (bench/lib/in-process-load.ts: the app in-process, no sockets), counted by valgrind's callgrind.
- * Counts do not depend on what else the machine is doing, so a before/after comparison holds on
- * a busy machine, where timings do not. With BENCH_BASE, the other checkout is counted in the
- * same run and the ratio printed. Needs valgrind (Debian: apt-get install valgrind); slow: the
- * start-up alone takes a minute or two under callgrind.
+ * Counts do not depend on what else the machine is doing, but they do on what the JIT and the
+ * garbage collector decide in each process: the same checkout counted twice has differed by up to
+ * 20 %. So each checkout is counted BENCH_RUNS times (default 3) and the median is compared; a
+ * difference smaller than the spread of the runs is not one. With BENCH_BASE, the other checkout
+ * is counted in the same run, side by side. Needs valgrind (Debian: apt-get install valgrind);
+ * slow: the start-up alone takes a minute or two under callgrind.
  *
  * @example
  * BENCH_BASE=/tmp/before npm run bench:instructions
  *
- * Settings: BENCH_BASE (optional), BENCH_WARM (requests before counting, default 1000),
- * BENCH_REQUESTS (counted, default 1000).
+ * Settings: BENCH_BASE (optional), BENCH_RUNS (counts per checkout, default 3), BENCH_WARM
+ * (requests before counting, default 1000), BENCH_REQUESTS (counted, default 1000).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { positiveSetting } from './lib/env-setting.ts';
+import { median } from './lib/stats.ts';
 
 const run = promisify(execFile);
 const HERE = resolve(import.meta.dirname, '..');
@@ -52,11 +55,23 @@ async function main(): Promise<void> {
   const base = process.env.BENCH_BASE ? resolve(process.env.INIT_CWD ?? process.cwd(), process.env.BENCH_BASE) : undefined;
   if (base && !existsSync(join(base, 'src/app.ts'))) throw new Error(`BENCH_BASE=${process.env.BENCH_BASE}: no src/app.ts under ${base}`);
   console.log(`counting ${requests} requests after ${warm} unmeasured ones, under callgrind${base ? `: this checkout and ${base}` : ''} …`);
-  const [mine, theirs] = await Promise.all([count(HERE, warm, requests), base ? count(base, warm, requests) : undefined]);
-  console.log(`this checkout: ${Math.round(mine).toLocaleString('en')} instructions per request`);
+  const runs = positiveSetting('BENCH_RUNS', 3);
+  // The two checkouts side by side (one per core), each counted `runs` times in a row.
+  const countRuns = async (root: string): Promise<number[]> => {
+    const counts: number[] = [];
+    for (let i = 0; i < runs; i++) counts.push(await count(root, warm, requests));
+    return counts;
+  };
+  const [mine, theirs] = await Promise.all([countRuns(HERE), base ? countRuns(base) : undefined]);
+  const show = (counts: number[]): string => {
+    const sorted = [...counts].sort((a, b) => a - b);
+    const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+    return `${fmt(median(sorted))} instructions per request (median of ${sorted.length}; ${fmt(sorted[0] as number)}–${fmt(sorted.at(-1) as number)})`;
+  };
+  console.log(`this checkout: ${show(mine)}`);
   if (theirs !== undefined) {
-    console.log(`${base}: ${Math.round(theirs).toLocaleString('en')} instructions per request`);
-    console.log(`this ÷ base: ×${(mine / theirs).toFixed(3)}`);
+    console.log(`${base}: ${show(theirs)}`);
+    console.log(`this ÷ base: ×${(median(mine) / median(theirs)).toFixed(3)} (medians; the runs' own spread is above)`);
   }
 }
 
