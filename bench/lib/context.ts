@@ -1,4 +1,5 @@
 import { startContender, type Contender, type ContenderName, type StartOptions, type UpstreamUrls } from './contenders.ts';
+import { load, type LoadResult } from './load.ts';
 import type { Settings } from './settings.ts';
 
 /** What every scenario gets from the orchestrator. */
@@ -40,4 +41,31 @@ export async function startContenders(
 
 export async function stopContenders(list: readonly Contender[]): Promise<void> {
   await Promise.all(list.map((c) => c.child.stop()));
+}
+
+/**
+ * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput: each
+ * warmed up for `warmupS`, then `rounds` rounds of `throughputDurationS` with the contenders in
+ * turn (A B … A B …), so a machine that slows down mid-run weighs on all of them. `tree` counts
+ * the CPU of a contender's child processes too. Returns each contender's runs, by name.
+ */
+export async function loadInRounds(
+  ctx: Ctx,
+  contenders: readonly Contender[],
+  { connections, tag, tree = false }: { connections: number; tag: string; tree?: boolean },
+): Promise<Map<string, LoadResult[]>> {
+  const s = ctx.settings;
+  const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+  if (s.warmupS > 0) for (const c of contenders) await load({ url: c.aggUrl, connections, durationS: s.warmupS });
+  for (let round = 1; round <= s.rounds; round++) {
+    for (const c of contenders) {
+      const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });
+      runs.get(c.name)?.push(r);
+      ctx.log(
+        `${tag} · round ${round}/${s.rounds} · ${c.name}: ${Math.round(r.rps)} req/s, ` +
+          `${(r.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req${r.failed ? `, ${r.failed} failed` : ''}`,
+      );
+    }
+  }
+  return runs;
 }

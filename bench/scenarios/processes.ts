@@ -1,6 +1,6 @@
 /** Scenario 7: Tributary on one process and on two (TRIBUTARY_PROCESSES=2), with `tuned` as the reference. */
-import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
-import { load, type LoadResult } from '../lib/load.ts';
+import { loadInRounds, startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import type { LoadResult } from '../lib/load.ts';
 import type { Chart, Row, ScenarioResult, Table } from '../lib/result.ts';
 import { loadCells, loadColumns } from '../lib/load-table.ts';
 import { ratio, type Figure } from '../lib/stats.ts';
@@ -10,7 +10,6 @@ const CONNECTIONS = 50;
 
 export async function processes(ctx: Ctx): Promise<ScenarioResult> {
   const t0 = performance.now();
-  const { settings: s } = ctx;
   const tables: Table[] = [];
   const summary: string[] = [];
   const chart: Chart = { title: `Scenario 7: requests/s on 1 and 2 processes, ${CONNECTIONS} connections (higher is better)`, unit: 'requests/s', log: false, groups: [] };
@@ -24,17 +23,10 @@ export async function processes(ctx: Ctx): Promise<ScenarioResult> {
       ])
     ).flat();
     const contenders = [one, two, tuned].filter((c) => c !== undefined);
-    const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+    let runs: Map<string, LoadResult[]>;
     try {
-      if (s.warmupS > 0) for (const c of contenders) await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.warmupS });
-      for (let round = 1; round <= s.rounds; round++) {
-        for (const c of contenders) {
-          // The CPU of the whole process tree: a primary and its serving processes.
-          const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.throughputDurationS, pid: c.child.pid, tree: true });
-          runs.get(c.name)?.push(r);
-          ctx.log(`7 processes ${delayMs} ms · round ${round}/${s.rounds} · ${c.name}: ${Math.round(r.rps)} req/s${r.failed ? `, ${r.failed} failed` : ''}`);
-        }
-      }
+      // The CPU of the whole process tree: a primary and its serving processes.
+      runs = await loadInRounds(ctx, contenders, { connections: CONNECTIONS, tag: `7 processes ${delayMs} ms`, tree: true });
     } finally {
       await stopContenders(contenders);
     }

@@ -1,7 +1,7 @@
 /** Scenario 2: requests/s and CPU per request under load, upstreams at 0 ms and at 20 ms. */
 import { CONTENDERS } from '../lib/contenders.ts';
-import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
-import { load, type LoadResult } from '../lib/load.ts';
+import { loadInRounds, startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import type { LoadResult } from '../lib/load.ts';
 import type { Chart, Row, ScenarioResult, Table } from '../lib/result.ts';
 import { loadCells, loadColumns } from '../lib/load-table.ts';
 import { ratio, type Figure } from '../lib/stats.ts';
@@ -11,26 +11,15 @@ const CONNECTIONS = 50;
 
 export async function throughput(ctx: Ctx): Promise<ScenarioResult> {
   const t0 = performance.now();
-  const { settings: s } = ctx;
   const tables: Table[] = [];
   const summary: string[] = [];
   const chart: Chart = { title: `Scenario 2: requests/s, ${CONNECTIONS} connections (higher is better)`, unit: 'requests/s', log: false, groups: [] };
 
   for (const delayMs of DELAYS) {
     const contenders = await startContenders(ctx, CONTENDERS, { delayMs });
-    const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+    let runs: Map<string, LoadResult[]>;
     try {
-      if (s.warmupS > 0) for (const c of contenders) await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.warmupS });
-      for (let round = 1; round <= s.rounds; round++) {
-        for (const c of contenders) {
-          const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.throughputDurationS, pid: c.child.pid });
-          runs.get(c.name)?.push(r);
-          ctx.log(
-            `2 throughput ${delayMs} ms · round ${round}/${s.rounds} · ${c.name}: ${Math.round(r.rps)} req/s, ` +
-              `${(r.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req${r.failed ? `, ${r.failed} failed` : ''}`,
-          );
-        }
-      }
+      runs = await loadInRounds(ctx, contenders, { connections: CONNECTIONS, tag: `2 throughput ${delayMs} ms` });
     } finally {
       await stopContenders(contenders);
     }
