@@ -43,14 +43,16 @@ export function createNodeTransport(options: NodeTransportOptions = {}): { fetch
  * a split at the first `/` after the authority is what `new URL` would give, without parsing it again.
  */
 function splitUrl(url: string): { origin: string; path: string } {
-  const authority = url.indexOf('//');
-  const slash = authority < 0 ? -1 : url.indexOf('/', authority + 2);
-  // A fragment is never sent: a URL with one is parsed, and pathname + search leave it out.
-  if (authority < 0 || url.includes('#') || url.slice(authority + 2, slash < 0 ? undefined : slash).includes('?')) {
+  const host = url.indexOf('//') + 2;
+  const slash = url.indexOf('/', host);
+  const query = url.indexOf('?', host);
+  // Anything else is parsed: no path, a query right after the host, or a fragment (never sent:
+  // pathname + search leave it out).
+  if (host < 2 || slash < 0 || (query >= 0 && query < slash) || url.includes('#')) {
     const parsed = new URL(url);
     return { origin: parsed.origin, path: parsed.pathname + parsed.search };
   }
-  return slash < 0 ? { origin: url, path: '/' } : { origin: url.slice(0, slash), path: url.slice(slash) };
+  return { origin: url.slice(0, slash), path: url.slice(slash) };
 }
 
 /** Bytes buffered unread before the socket is paused (undici's `request` uses the same). */
@@ -63,9 +65,8 @@ const HIGH_WATER_MARK = 64 * 1024;
  * aborts the exchange when the reader stops early or cancels.
  */
 class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
-  readonly response: Promise<UpstreamResponse>;
-  #resolve!: (response: UpstreamResponse) => void;
-  #reject!: (error: unknown) => void;
+  readonly #answer = Promise.withResolvers<UpstreamResponse>();
+  readonly response = this.#answer.promise;
   #controller: Dispatcher.DispatchController | undefined;
   readonly #signal: AbortSignal;
   #started = false;
@@ -77,13 +78,10 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   /** The reader waiting for the next chunk, if any. */
   #waiting: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void } | undefined;
 
+  /** `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. */
   constructor(signal: AbortSignal) {
-    this.response = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
     this.#signal = signal;
-    if (!signal.aborted) signal.addEventListener('abort', this.#onAbort);
+    signal.addEventListener('abort', this.#onAbort);
   }
 
   readonly #onAbort = (): void => {
@@ -94,13 +92,12 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#controller = controller;
     // Aborted while it waited for a socket (connecting, or queued in the pool): not sent at all.
     if (this.#error !== undefined) controller.abort(asError(this.#error));
-    else if (this.#signal.aborted) this.#fail(this.#signal.reason);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     if (status < 200) return; // 1xx: informational, the answer is still to come
     this.#started = true;
-    this.#resolve({ status, headers: { get: (name) => headerValue(headers, name) }, body: this });
+    this.#answer.resolve({ status, headers: { get: (name) => headerValue(headers, name) }, body: this });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -133,9 +130,10 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   /** Stops the exchange (freeing or closing its socket) and fails whoever waits on it. */
   #fail(reason: unknown): void {
     if (this.#ended || this.#error !== undefined) return;
-    this.#settleError(reason ?? new Error('aborted'));
+    const error = reason ?? new Error('aborted');
+    this.#settleError(error);
     // Before `onRequestStart` there is no controller yet: it aborts the exchange when it comes.
-    this.#controller?.abort(asError(reason));
+    this.#controller?.abort(asError(error));
   }
 
   #settleError(error: unknown): void {
@@ -145,7 +143,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#chunks = [];
     this.#buffered = 0;
     this.#signal.removeEventListener('abort', this.#onAbort);
-    if (!this.#started) this.#reject(error);
+    if (!this.#started) this.#answer.reject(error);
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -193,7 +191,6 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | null 
   const value = headers[name.toLowerCase()];
   return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
 }
-
 
 /**
  * Per origin, the sum of the bulkheads of the upstreams there: each may fill its own bulkhead
