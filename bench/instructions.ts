@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { positiveSetting } from './lib/env-setting.ts';
-import { median } from './lib/stats.ts';
+import { figure, type Figure } from './lib/stats.ts';
 
 const run = promisify(execFile);
 const HERE = resolve(import.meta.dirname, '..');
@@ -63,15 +63,14 @@ async function main(): Promise<void> {
     return counts;
   };
   const [mine, theirs] = await Promise.all([countRuns(HERE), base ? countRuns(base) : undefined]);
-  const show = (counts: number[]): string => {
-    const sorted = [...counts].sort((a, b) => a - b);
-    const fmt = (n: number): string => Math.round(n).toLocaleString('en');
-    return `${fmt(median(sorted))} instructions per request (median of ${sorted.length}; ${fmt(sorted[0] as number)}–${fmt(sorted.at(-1) as number)})`;
-  };
-  console.log(`this checkout: ${show(mine)}`);
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+  const show = (f: Figure): string => `${fmt(f.median)} instructions per request (median of ${f.samples.length}; ${fmt(f.min)}–${fmt(f.max)})`;
+  const ours = figure(mine);
+  console.log(`this checkout: ${show(ours)}`);
   if (theirs !== undefined) {
-    console.log(`${base}: ${show(theirs)}`);
-    console.log(`this ÷ base: ×${(median(mine) / median(theirs)).toFixed(3)} (medians; the runs' own spread is above)`);
+    const other = figure(theirs);
+    console.log(`${base}: ${show(other)}`);
+    console.log(`this ÷ base: ×${(ours.median / other.median).toFixed(3)} (medians; the runs' own spread is above)`);
   }
 }
 
