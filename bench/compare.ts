@@ -8,16 +8,20 @@
  * BENCH_BASE=/tmp/before TRIBUTARY_ACCESS_LOG=0 npm run bench:compare
  *
  * The cost of a setting, on one checkout: BENCH_BASE=. BENCH_OLD_ENV=TRIBUTARY_ACCESS_LOG=0
+ * Tracing: BENCH_TRACING=1 exports both Tributaries' spans to a loopback OTLP sink (scenario 4's
+ * settings); with BENCH_BASE=. BENCH_OLD_ENV=OTEL_TRACES_EXPORTER=none it measures tracing on ÷ off.
  *
  * Settings (environment): BENCH_BASE (required: the other checkout, `.` for this one), BENCH_ROUNDS
  * (default 10), BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"),
- * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only). The
- * environment is passed to every contender, so TRIBUTARY_* settings apply to both Tributaries.
+ * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only),
+ * BENCH_TRACING (1: spans exported). The environment but OTEL_* is passed to every contender, so
+ * TRIBUTARY_* settings apply to both Tributaries.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BENCH_DIR, startContender, type Contender, type UpstreamUrls } from './lib/contenders.ts';
+import { tracingEnv } from './scenarios/tracing.ts';
 import { log } from './lib/context.ts';
 import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -39,21 +43,25 @@ async function main(): Promise<void> {
   const seconds = positiveSetting('BENCH_SECONDS', 4);
   const connections = positiveSetting('BENCH_CONNECTIONS', 50);
   const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
-  const oldEnv = settingsList(process.env.BENCH_OLD_ENV);
+  const traced = process.env.BENCH_TRACING === '1';
+  const oldSettings = settingsList(process.env.BENCH_OLD_ENV);
   installCleanup();
   const machine = describeMachine();
-  log(`compare: this checkout (new) against ${baseRoot} (old${Object.keys(oldEnv).length > 0 ? `, with ${process.env.BENCH_OLD_ENV}` : ''}), ${rounds} rounds × ${seconds} s, ${connections} connections`);
+  log(`compare: this checkout (new) against ${baseRoot} (old${Object.keys(oldSettings).length > 0 ? `, with ${process.env.BENCH_OLD_ENV}` : ''}), ${rounds} rounds × ${seconds} s, ${connections} connections${traced ? ', spans exported' : ''}`);
   log(`${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage}`);
 
   const tmpDir = mkdtempSync(join(tmpdir(), 'tributary-compare-'));
   try {
     const upstream = spawnNode('upstreams', join(BENCH_DIR, 'upstream.ts'), {});
     const upstreams = JSON.parse(await readyLine(upstream)) as UpstreamUrls;
+    const sinkUrl = traced ? await readyLine(spawnNode('otlp-sink', join(BENCH_DIR, 'otlp-sink.ts'), {})) : undefined;
+    const newEnv = traced ? tracingEnv(sinkUrl) : {};
+    const oldEnv = { ...newEnv, ...oldSettings };
     for (const delayMs of delays) {
       const common = { delayMs, tmpDir, limits: [] };
       const sides: Side[] = (
         await Promise.all([
-          startContender('tributary', upstreams, { ...common, label: 'new' }),
+          startContender('tributary', upstreams, { ...common, label: 'new', env: newEnv }),
           startContender('tributary', upstreams, { ...common, label: 'old', root: baseRoot, env: oldEnv }),
           startContender('tuned', upstreams, common),
         ])

@@ -9,6 +9,15 @@ import type { Row, ScenarioResult } from '../lib/result.ts';
 import { figure, ratio, type Figure } from '../lib/stats.ts';
 
 const CONNECTIONS = 50;
+
+/**
+ * The standard OTEL_* settings of a traced Tributary: spans exported over OTLP/HTTP (the SDK's
+ * defaults otherwise) to `sinkUrl`; undefined: tracing off. Metrics and logs are not exported.
+ */
+export function tracingEnv(sinkUrl: string | undefined): Record<string, string> {
+  const common = { OTEL_SERVICE_NAME: 'tributary-bench', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+  return sinkUrl === undefined ? { ...common, OTEL_TRACES_EXPORTER: 'none' } : { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl };
+}
 const DELAY_MS = 0;
 /** The SDK's batch span processor exports every 5 s by default; wait a little longer before concluding. */
 const FLUSH_WAIT_MS = 6500;
@@ -24,9 +33,8 @@ export async function tracing(ctx: Ctx): Promise<ScenarioResult> {
   const sink = spawnNode('otlp-sink', join(BENCH_DIR, 'otlp-sink.ts'), {});
   const sinkUrl = await readyLine(sink);
   const sinkStats = async (): Promise<SinkStats> => (await fetch(`${sinkUrl}/stats`)).json() as Promise<SinkStats>;
-  const common = { OTEL_SERVICE_NAME: 'tributary-bench', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
-  const off = { ...common, OTEL_TRACES_EXPORTER: 'none' };
-  const on = { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl };
+  const off = tracingEnv(undefined);
+  const on = tracingEnv(sinkUrl);
   const runs = new Map<string, LoadResult[]>([['tracing off', []], ['tracing on', []]]);
   let received: SinkStats = { posts: 0, bytes: 0 };
   /** Every response of the traced instance, warm-up included: all of them sent spans. */

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INSTRUMENTATION_SCOPE } from '../services/telemetry.ts';
 import { droppedSpansListener, ExportHealth, reasonOf, watchMetricExporter, watchSpanExporter } from './export-health.ts';
 import { createMetricExporter, createTraceExporter, otlpTarget } from '../serve/otlp-exporters.ts';
+import { nodeResource, startTracePipeline } from './trace-pipeline.ts';
 
 export interface NodeTelemetry {
   /** True when an SDK was started; false means the API stays a no-op. */
@@ -99,18 +100,18 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
   if (consoleTraces) spanProcessors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
   if (waterfall) spanProcessors.push(new SimpleSpanProcessor({ exporter: new WaterfallExporter((text) => process.stderr.write(text)) }));
   const metricReaders = await createMetricReaders(metricExporters, env, { warn, configWarn }, watched);
-  const sdk = new NodeSDK({
-    spanProcessors,
-    metricReaders,
-    ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: 'tributary' }),
-  });
+  const resource = await nodeResource(env, configWarn);
+  // The SDK sets up the context manager, the propagator and metrics; spans go through our
+  // pipeline (no span processors here, or the SDK would build its own tracer provider).
+  const sdk = new NodeSDK({ spanProcessors: [], metricReaders, resource, autoDetectResources: false });
   sdk.start();
+  const spans = spanProcessors.length > 0 ? startTracePipeline(env, resource, spanProcessors, configWarn) : undefined;
   if (metricReaders.length > 0) observeEventLoopDelay();
   return {
     enabled: true,
-    traces: spanProcessors.length > 0,
+    traces: spans !== undefined,
     metrics: metricReaders.length > 0,
-    shutdown: () => flushWithin(() => sdk.shutdown(), flushMs, watched, warn),
+    shutdown: () => flushWithin(async () => void (await Promise.all([sdk.shutdown(), spans?.shutdown()])), flushMs, watched, warn),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { encodeSpans } from '../services/tracing/otlp-protobuf.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -64,7 +65,19 @@ function shown(url: string): string {
  */
 export async function createTraceExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
   if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
-  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  // The SDK's OTLP/HTTP delivery (endpoint, headers, timeout, compression, retries from the
+  // environment), with our encoder: the same bytes as the SDK's serializer, at less cost per span.
+  const [{ OTLPExporterBase }, { convertLegacyHttpOptions, createOtlpHttpExportDelegate }, { ProtobufTraceSerializer, TraceExporterMetricsHelper }] = await Promise.all([
+    import('@opentelemetry/otlp-exporter-base'),
+    import('@opentelemetry/otlp-exporter-base/node-http'),
+    import('@opentelemetry/otlp-transformer'),
+  ]);
+  const serializer = {
+    serializeRequest: (spans: ReadableSpan[]) => encodeSpans(spans),
+    deserializeResponse: ProtobufTraceSerializer.deserializeResponse,
+  };
+  const options = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
+  return new OTLPExporterBase(createOtlpHttpExportDelegate(options, serializer, 'otlp_http_span_exporter', TraceExporterMetricsHelper, undefined));
 }
 
 /**

@@ -1,15 +1,20 @@
 /**
- * In-process tracing for tests: a real SDK TracerProvider with an in-memory exporter, handed
- * to the app through `createTelemetry({ tracer })`, plus helpers to read the span tree.
+ * In-process tracing for tests: the span pipeline the Node process uses (our tracer, the SDK's
+ * processor and in-memory exporter), handed to the app through `createTelemetry({ tracer })`,
+ * plus helpers to read the span tree.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { SpanSink } from '../../src/services/tracing/recorded-span.ts';
+import { samplerFromEnv } from '../../src/services/tracing/samplers.ts';
+import { SpanPipeline, type SpanSampler } from '../../src/services/tracing/tracer.ts';
 import { createTelemetry, type Telemetry } from '../../src/services/telemetry.ts';
 
 export interface InMemoryTracing {
   exporter: InMemorySpanExporter;
-  provider: TracerProvider;
+  provider: SpanPipeline;
   telemetry: Telemetry;
   /** Every finished span so far. */
   spans(): ReadableSpan[];
@@ -17,9 +22,15 @@ export interface InMemoryTracing {
 
 export function inMemoryTracing(options: { maxItemSpans?: number } = {}): InMemoryTracing {
   const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const provider = inMemoryPipeline(exporter);
   const telemetry = createTelemetry({ tracer: provider.getTracer('test'), ...options });
   return { exporter, provider, telemetry, spans: () => exporter.getFinishedSpans() };
+}
+
+/** The Node process's span pipeline, recording into `exporter` (default sampler: parentbased_always_on). */
+export function inMemoryPipeline(exporter: InMemorySpanExporter, sampler: SpanSampler = samplerFromEnv({}, [])): SpanPipeline {
+  const sinks = [new SimpleSpanProcessor({ exporter })] as unknown as SpanSink[];
+  return new SpanPipeline({ resource: resourceFromAttributes({ 'service.name': 'test' }), sampler, sinks });
 }
 
 export const startMs = (s: ReadableSpan): number => hrTimeToMilliseconds(s.startTime);

@@ -23,7 +23,7 @@ import { compilePlan } from '../../src/services/plan/index.ts';
 import { createTelemetry } from '../../src/services/telemetry.ts';
 import { fakeFetcher, json, type Handler } from '../services/fake-fetcher.ts';
 import { dashboardConfig } from './dashboard-config.ts';
-import { idOf, inMemoryTracing, sleep, SpanTree, traceOf } from './in-memory-tracing.ts';
+import { idOf, inMemoryPipeline, inMemoryTracing, sleep, SpanTree, traceOf } from './in-memory-tracing.ts';
 
 beforeAll(() => {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -48,7 +48,7 @@ class RecordingSampler implements Sampler {
 
 function withSampler(sampler: Sampler, handler: Handler = ok, config: TributaryConfigInput = dashboardConfig()) {
   const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const provider = inMemoryPipeline(exporter, sampler);
   const fake = fakeFetcher(handler);
   const { app } = createApp({ plan: compilePlan(config), fetcher: fake.fetcher, telemetry: createTelemetry({ tracer: provider.getTracer('test') }) });
   return { app, fake, spans: () => exporter.getFinishedSpans() };

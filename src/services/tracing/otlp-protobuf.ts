@@ -1,0 +1,406 @@
+import type { AttributeValue, Attributes, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
+import type { SpanEvent, SpanResource, SpanScope } from './recorded-span.ts';
+
+/** What the encoder reads of a span: the SDK's `ReadableSpan` and our `RecordedSpan` both fit. */
+export interface EncodableSpan {
+  readonly name: string;
+  readonly kind: number;
+  spanContext(): SpanContext;
+  readonly parentSpanContext?: SpanContext | undefined;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly attributes: Attributes;
+  readonly droppedAttributesCount: number;
+  readonly events: readonly SpanEvent[];
+  readonly droppedEventsCount: number;
+  readonly links: readonly Link[];
+  readonly droppedLinksCount: number;
+  readonly status: SpanStatus;
+  readonly resource: SpanResource;
+  readonly instrumentationScope: SpanScope;
+}
+
+const HAS_IS_REMOTE = 0x100;
+const IS_REMOTE = 0x200;
+const TWO_32 = 4294967296;
+
+/**
+ * The OTLP protobuf encoding of spans (opentelemetry-proto `ExportTraceServiceRequest`), in one
+ * pass into one growing buffer, byte for byte what the SDK's `ProtobufTraceSerializer` writes.
+ * Faster than it because nothing is measured twice (a nested message reserves the bytes its
+ * length will most likely need and moves only when it needs more), ids go from hex to bytes by a
+ * table, and a resource, a scope and an attribute key are encoded once and then copied.
+ *
+ * @example
+ * const body = encodeSpans(spans); // POST as application/x-protobuf to /v1/traces
+ */
+export function encodeSpans(spans: readonly EncodableSpan[]): Uint8Array {
+  const groups = new Map<SpanResource, Map<SpanScope, EncodableSpan[]>>();
+  for (const span of spans) {
+    let scopes = groups.get(span.resource);
+    if (!scopes) groups.set(span.resource, (scopes = new Map()));
+    let list = scopes.get(span.instrumentationScope);
+    if (!list) scopes.set(span.instrumentationScope, (list = []));
+    list.push(span);
+  }
+  const w = new Writer(1024 + spans.length * 320);
+  for (const [resource, scopes] of groups) {
+    w.tag(1, 2);
+    const resourceSpans = w.begin(3);
+    w.raw(encodedOnce(resource, encodeResource));
+    for (const [scope, list] of scopes) {
+      w.tag(2, 2);
+      const scopeSpans = w.begin(3);
+      w.raw(encodedOnce(scope, encodeScope));
+      for (const span of list) {
+        w.tag(2, 2);
+        writeSpan(w, span);
+      }
+      if (scope.schemaUrl) {
+        w.tag(3, 2);
+        w.string(scope.schemaUrl);
+      }
+      w.end(scopeSpans);
+    }
+    if (resource.schemaUrl) {
+      w.tag(3, 2);
+      w.string(resource.schemaUrl);
+    }
+    w.end(resourceSpans);
+  }
+  return w.finish();
+}
+
+function writeSpan(w: Writer, span: EncodableSpan): void {
+  const start = w.begin(2);
+  const context = span.spanContext();
+  w.tag(1, 2);
+  w.hexBytes(context.traceId);
+  w.tag(2, 2);
+  w.hexBytes(context.spanId);
+  const traceState = context.traceState?.serialize();
+  if (traceState) {
+    w.tag(3, 2);
+    w.string(traceState);
+  }
+  const parent = span.parentSpanContext;
+  if (parent?.spanId) {
+    w.tag(4, 2);
+    w.hexBytes(parent.spanId);
+  }
+  w.tag(5, 2);
+  w.string(span.name);
+  const kind = span.kind == null ? 0 : span.kind + 1;
+  if (kind !== 0) {
+    w.tag(6, 0);
+    w.varint(kind);
+  }
+  w.tag(7, 1);
+  w.hrTime(span.startTime);
+  w.tag(8, 1);
+  w.hrTime(span.endTime);
+  writeAttributes(w, span.attributes, 9);
+  w.tag(10, 0);
+  w.varint(span.droppedAttributesCount);
+  for (const event of span.events) {
+    w.tag(11, 2);
+    const e = w.begin(1);
+    w.tag(1, 1);
+    w.hrTime(event.time);
+    w.tag(2, 2);
+    w.string(event.name);
+    if (event.attributes) writeAttributes(w, event.attributes, 3);
+    w.tag(4, 0);
+    w.varint(event.droppedAttributesCount ?? 0);
+    w.end(e);
+  }
+  w.tag(12, 0);
+  w.varint(span.droppedEventsCount);
+  for (const link of span.links) {
+    w.tag(13, 2);
+    const l = w.begin(1);
+    w.tag(1, 2);
+    w.hexBytes(link.context.traceId);
+    w.tag(2, 2);
+    w.hexBytes(link.context.spanId);
+    const linkState = link.context.traceState?.serialize();
+    if (linkState) {
+      w.tag(3, 2);
+      w.string(linkState);
+    }
+    if (link.attributes) writeAttributes(w, link.attributes, 4);
+    w.tag(5, 0);
+    w.varint(link.droppedAttributesCount ?? 0);
+    w.tag(6, 5);
+    w.fixed32(flags(link.context.traceFlags, link.context.isRemote));
+    w.end(l);
+  }
+  w.tag(14, 0);
+  w.varint(span.droppedLinksCount);
+  w.tag(15, 2);
+  const status = w.begin(1);
+  if (span.status.message) {
+    w.tag(2, 2);
+    w.string(span.status.message);
+  }
+  w.tag(3, 0);
+  w.varint(span.status.code);
+  w.end(status);
+  w.tag(16, 5);
+  w.fixed32(flags(context.traceFlags, parent?.isRemote));
+  w.end(start);
+}
+
+/** OTLP `SpanFlags`: the W3C trace flags, and whether the parent's remoteness is known and true. */
+const flags = (traceFlags: number, isRemote: boolean | undefined): number => (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
+
+function writeAttributes(w: Writer, attributes: Attributes, field: number): void {
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    w.tag(field, 2);
+    const kv = w.begin(1);
+    w.raw(encodedKey(key));
+    w.tag(2, 2);
+    const value = w.begin(1);
+    writeAnyValue(w, attributes[key]);
+    w.end(value);
+    w.end(kv);
+  }
+}
+
+function writeAnyValue(w: Writer, value: AttributeValue | null | undefined): void {
+  switch (typeof value) {
+    case 'string':
+      w.tag(1, 2);
+      w.string(value);
+      return;
+    case 'boolean':
+      w.tag(2, 0);
+      w.varint(value ? 1 : 0);
+      return;
+    case 'number':
+      if (Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63) {
+        w.tag(3, 0);
+        w.int64(value);
+      } else {
+        w.tag(4, 1);
+        w.double(value);
+      }
+      return;
+  }
+  if (Array.isArray(value)) {
+    w.tag(5, 2);
+    const array = w.begin(1);
+    for (const item of value) {
+      w.tag(1, 2);
+      const one = w.begin(1);
+      writeAnyValue(w, item);
+      w.end(one);
+    }
+    w.end(array);
+  }
+  // null, undefined (an array's hole): an empty value, as the SDK writes it
+}
+
+/** The `resource` field (1) of ResourceSpans. */
+function encodeResource(resource: SpanResource): Uint8Array {
+  const w = new Writer(512);
+  w.tag(1, 2);
+  const r = w.begin(2);
+  writeAttributes(w, resource.attributes, 1);
+  w.tag(2, 0);
+  w.varint(0);
+  w.end(r);
+  return w.finish();
+}
+
+/** The `scope` field (1) of ScopeSpans. */
+function encodeScope(scope: SpanScope): Uint8Array {
+  const w = new Writer(128);
+  w.tag(1, 2);
+  const s = w.begin(1);
+  w.tag(1, 2);
+  w.string(scope.name);
+  if (scope.version) {
+    w.tag(2, 2);
+    w.string(scope.version);
+  }
+  w.end(s);
+  return w.finish();
+}
+
+const encodedParts = new WeakMap<object, Uint8Array>();
+
+/** A resource or scope is the same object for every span of a tracer: encoded the first time only. */
+function encodedOnce<T extends object>(part: T, encode: (part: T) => Uint8Array): Uint8Array {
+  let bytes = encodedParts.get(part);
+  if (!bytes) encodedParts.set(part, (bytes = encode(part)));
+  return bytes;
+}
+
+/** Attribute keys form a small closed set: each `key` field is encoded once (bounded, in case they do not). */
+const encodedKeys = new Map<string, Uint8Array>();
+const MAX_KEYS = 1024;
+
+function encodedKey(key: string): Uint8Array {
+  let bytes = encodedKeys.get(key);
+  if (!bytes) {
+    const w = new Writer(key.length * 3 + 8);
+    w.tag(1, 2);
+    w.string(key);
+    bytes = w.finish();
+    if (encodedKeys.size < MAX_KEYS) encodedKeys.set(key, bytes);
+  }
+  return bytes;
+}
+
+/** The value of each hex digit's character code (0–9, a–f, A–F). */
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+
+const utf8 = new TextEncoder();
+
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+/** A protobuf writer over one growing buffer. `begin`/`end` frame a length-delimited message. */
+class Writer {
+  #buf: Uint8Array;
+  #view: DataView;
+  #pos = 0;
+
+  constructor(size: number) {
+    this.#buf = new Uint8Array(size);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  #room(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + n));
+    bigger.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = bigger;
+    this.#view = new DataView(bigger.buffer);
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  varint(value: number): void {
+    this.#room(10);
+    const buf = this.#buf;
+    let v = value;
+    while (v > 0x7f) {
+      buf[this.#pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    buf[this.#pos++] = v;
+  }
+
+  /** A signed 64-bit integer: negatives as ten bytes of two's complement, as protobuf has it. */
+  int64(value: number): void {
+    if (value >= 0) return this.varint(value);
+    this.#room(10);
+    let lo = value >>> 0;
+    let hi = Math.floor(value / TWO_32) >>> 0;
+    const buf = this.#buf;
+    for (let i = 0; i < 9; i++) {
+      buf[this.#pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    buf[this.#pos++] = lo & 0x01;
+  }
+
+  fixed32(value: number): void {
+    this.#room(4);
+    this.#view.setUint32(this.#pos, value, true);
+    this.#pos += 4;
+  }
+
+  double(value: number): void {
+    this.#room(8);
+    this.#view.setFloat64(this.#pos, value, true);
+    this.#pos += 8;
+  }
+
+  /** `[seconds, nanos]` as a fixed64 of nanoseconds, exact past 2^53 (split into 32-bit halves). */
+  hrTime(time: HrTime): void {
+    const [seconds, nanos] = time;
+    const low16 = (seconds & 0xffff) * 1e9;
+    const high = Math.floor(seconds / 0x10000) * 1e9;
+    const lo = (low16 >>> 0) + ((high & 0xffff) * 0x10000 >>> 0) + nanos;
+    const hi = Math.floor(low16 / TWO_32) + Math.floor(high / 0x10000) + Math.floor(lo / TWO_32);
+    this.#room(8);
+    this.#view.setUint32(this.#pos, lo >>> 0, true);
+    this.#view.setUint32(this.#pos + 4, hi >>> 0, true);
+    this.#pos += 8;
+  }
+
+  string(text: string): void {
+    const n = text.length;
+    this.#room(n + 5);
+    const buf = this.#buf;
+    // ASCII, the usual case: one byte per character, so the length is known before the bytes.
+    let at = this.#pos + varintSize(n);
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return this.bytes(utf8.encode(text));
+      buf[at++] = c;
+    }
+    this.varint(n);
+    this.#pos = at;
+  }
+
+  bytes(data: Uint8Array): void {
+    this.varint(data.length);
+    this.raw(data);
+  }
+
+  /** An id, from hex to its bytes, with its length. */
+  hexBytes(hex: string): void {
+    const n = hex.length >> 1;
+    this.#room(n + 1);
+    const buf = this.#buf;
+    buf[this.#pos++] = n;
+    for (let i = 0; i < n; i++) buf[this.#pos++] = ((HEX_VALUE[hex.charCodeAt(2 * i)] as number) << 4) | (HEX_VALUE[hex.charCodeAt(2 * i + 1)] as number);
+  }
+
+  raw(data: Uint8Array): void {
+    this.#room(data.length);
+    this.#buf.set(data, this.#pos);
+    this.#pos += data.length;
+  }
+
+  /** Starts a length-delimited message, reserving `reserve` bytes for its length. */
+  begin(reserve: number): number {
+    this.#room(reserve);
+    const at = this.#pos;
+    this.#pos += reserve;
+    return at * 4 + reserve;
+  }
+
+  /** Writes the length of the message `begin` started, moving it if its length needs another size. */
+  end(started: number): void {
+    const reserved = started & 3;
+    const at = (started - reserved) / 4;
+    const length = this.#pos - at - reserved;
+    const needed = varintSize(length);
+    if (needed !== reserved) {
+      this.#room(needed - reserved);
+      this.#buf.copyWithin(at + needed, at + reserved, this.#pos);
+      this.#pos += needed - reserved;
+    }
+    let v = length;
+    let i = at;
+    while (v > 0x7f) {
+      this.#buf[i++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.#buf[i] = v;
+  }
+
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#pos);
+  }
+}

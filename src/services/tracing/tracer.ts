@@ -1,0 +1,141 @@
+import {
+  context as contextApi,
+  isSpanContextValid,
+  SpanKind,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanOptions,
+  type Tracer,
+  type TracerProvider,
+  type TraceState,
+} from '@opentelemetry/api';
+import { DEFAULT_SPAN_LIMITS, RecordedSpan, toHrTime, type SpanLimits, type SpanResource, type SpanShared, type SpanSink } from './recorded-span.ts';
+
+/** The SDK's sampling decisions, by number: NOT_RECORD 0, RECORD 1, RECORD_AND_SAMPLED 2. */
+export interface SpanSampler {
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): { decision: number; attributes?: Readonly<Attributes> | undefined; traceState?: TraceState | undefined };
+}
+
+const NOT_RECORD = 0;
+const RECORD_AND_SAMPLED = 2;
+
+export interface SpanPipelineOptions {
+  resource: SpanResource;
+  sampler: SpanSampler;
+  /** Told of each ended span, in order (the SDK's batch, simple or console processors fit). */
+  sinks: readonly SpanSink[];
+  limits?: Partial<SpanLimits>;
+}
+
+/**
+ * A tracer provider for Tributary's own spans: the SDK's sampling, limits, resource and
+ * processors, without its per-span bookkeeping (no attribute copies on every set, no
+ * self-observability metrics, ids from a pooled random buffer). Spans are {@link RecordedSpan}s,
+ * which the SDK's processors and exporters read as their own.
+ *
+ * @example
+ * const provider = new SpanPipeline({ resource, sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), sinks: [batch] });
+ * trace.setGlobalTracerProvider(provider);
+ */
+export class SpanPipeline implements TracerProvider {
+  readonly #options: SpanPipelineOptions;
+  readonly #limits: SpanLimits;
+  readonly #tracers = new Map<string, Tracer>();
+
+  constructor(options: SpanPipelineOptions) {
+    this.#options = options;
+    this.#limits = { ...DEFAULT_SPAN_LIMITS, ...options.limits };
+  }
+
+  getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
+    const key = `${name}\n${version ?? ''}\n${options?.schemaUrl ?? ''}`;
+    let tracer = this.#tracers.get(key);
+    if (!tracer) {
+      const shared: SpanShared = {
+        resource: this.#options.resource,
+        instrumentationScope: { name, ...(version ? { version } : {}), ...(options?.schemaUrl ? { schemaUrl: options.schemaUrl } : {}) },
+        limits: this.#limits,
+        sinks: this.#options.sinks,
+      };
+      tracer = new PipelineTracer(shared, this.#options.sampler);
+      this.#tracers.set(key, tracer);
+    }
+    return tracer;
+  }
+}
+
+class PipelineTracer implements Tracer {
+  readonly #shared: SpanShared;
+  readonly #sampler: SpanSampler;
+
+  constructor(shared: SpanShared, sampler: SpanSampler) {
+    this.#shared = shared;
+    this.#sampler = sampler;
+  }
+
+  startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
+    const context = options.root ? trace.deleteSpan(ctx) : ctx;
+    const found = trace.getSpanContext(context);
+    const parent = found && isSpanContextValid(found) ? found : undefined;
+    const traceId = parent ? parent.traceId : randomId(16);
+    const spanId = randomId(8);
+    const kind = options.kind ?? SpanKind.INTERNAL;
+    const links = options.links ?? [];
+    const sampled = this.#sampler.shouldSample(context, traceId, name, kind, options.attributes ?? {}, links);
+    const traceState = sampled.traceState ?? parent?.traceState;
+    const spanContext: SpanContext = {
+      traceId,
+      spanId,
+      traceFlags: sampled.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      ...(traceState ? { traceState } : {}),
+    };
+    if (sampled.decision === NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    const attributes = sampled.attributes ? { ...options.attributes, ...sampled.attributes } : options.attributes;
+    return new RecordedSpan(this.#shared, spanContext, parent, name, kind, toHrTime(options.startTime), attributes, options.links);
+  }
+
+  startActiveSpan<F extends (span: Span) => ReturnType<F>>(name: string, ...args: unknown[]): ReturnType<F> {
+    const fn = args[args.length - 1] as F;
+    const options = (args.length >= 2 ? args[0] : undefined) as SpanOptions | undefined;
+    const ctx = (args.length >= 3 ? args[1] : undefined) as Context | undefined;
+    const parent = ctx ?? contextApi.active();
+    const span = this.startSpan(name, options, parent);
+    return contextApi.with(trace.setSpan(parent, span), fn, undefined, span);
+  }
+}
+
+/** Two hex digits for every byte value. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~170 spans instead of one per id. */
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
+/** A random id of `bytes` bytes in lower-case hex, never all zeros (an invalid id). */
+function randomId(bytes: number): string {
+  for (;;) {
+    if (poolAt + bytes > pool.length) {
+      crypto.getRandomValues(pool);
+      poolAt = 0;
+    }
+    let id = '';
+    let any = 0;
+    for (let i = 0; i < bytes; i++) {
+      const byte = pool[poolAt++] as number;
+      any |= byte;
+      id += HEX[byte];
+    }
+    if (any !== 0) return id;
+  }
+}

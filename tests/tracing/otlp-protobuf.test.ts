@@ -1,0 +1,111 @@
+/**
+ * Our OTLP protobuf encoder against the SDK's own serializer: for every kind of span content,
+ * the same bytes. A collector that reads the SDK's exports reads ours.
+ */
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Link } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { describe, expect, it } from 'vitest';
+import { encodeSpans } from '../../src/services/tracing/otlp-protobuf.ts';
+import { inMemoryPipeline } from './in-memory-tracing.ts';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+
+const sdkBytes = (spans: ReadableSpan[]): Uint8Array => ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array;
+
+/** Every kind of value an attribute can hold, and the edges of their encodings. */
+const VALUES: Attributes = {
+  'a.string': 'plain',
+  'a.empty': '',
+  'a.unicode': 'naïve ✓ 日本 🚀',
+  'a.latin1': 'café',
+  'a.long': 'x'.repeat(300),
+  'a.int': 42,
+  'a.zero': 0,
+  'a.negative': -7,
+  'a.big': 2 ** 40 + 3,
+  'a.min': -(2 ** 53) + 1,
+  'a.double': 3.25,
+  'a.nan': Number.NaN,
+  'a.inf': Number.NEGATIVE_INFINITY,
+  'a.true': true,
+  'a.false': false,
+  'a.strings': ['a', 'β', ''],
+  'a.numbers': [1, -2, 2.5],
+  'a.holes': ['a', null, 'c'],
+};
+
+const remoteParent = trace.setSpanContext(ROOT_CONTEXT, {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: TraceFlags.SAMPLED,
+  isRemote: true,
+  traceState: new TraceState('vendor=abc,other=1'),
+});
+
+/** The same spans written through a tracer: a rich one, a remote child, an error, a huge one. */
+function writeSpans(tracer: ReturnType<TracerProvider['getTracer']>): void {
+  const link: Link = {
+    context: { traceId: 'ffffffffffffffffffffffffffffff01', spanId: '00000000000000aa', traceFlags: TraceFlags.NONE },
+    attributes: { 'tributary.depends_on': 'profile' },
+  };
+  const rich = tracer.startSpan('rich ✓', { kind: SpanKind.SERVER, startTime: [1_764_000_000, 123_456_789], attributes: VALUES, links: [link] });
+  rich.addEvent('hedge', { 'tributary.attempt': 2 }, [1_764_000_000, 200_000_000]);
+  rich.addEvent('bare', [1_764_000_000, 300_000_000]);
+  rich.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream profile timed out' });
+  rich.end([1_764_000_001, 999_999_999]);
+
+  const child = tracer.startSpan('GET', { kind: SpanKind.CLIENT, startTime: [4_102_444_800, 5] }, remoteParent);
+  child.setAttribute('http.response.status_code', 503);
+  child.end([4_102_444_800, 1_000_005]);
+
+  const plain = tracer.startSpan('internal', { startTime: [0, 0] });
+  plain.setStatus({ code: SpanStatusCode.OK });
+  plain.end([0, 1]);
+
+  // Past 16 KiB: the span's and its parents' length prefixes need three bytes.
+  const huge: Attributes = {};
+  for (let i = 0; i < 100; i++) huge[`k.${i}`] = 'v'.repeat(200);
+  const big = tracer.startSpan('huge', { startTime: [1_764_000_000, 0], attributes: huge });
+  big.end([1_764_000_000, 1]);
+}
+
+describe('encodeSpans', () => {
+  it('writes the bytes of the SDK serializer for the spans the SDK records', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'tributary', 'host.name': 'h', 'process.pid': 4321 }),
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    writeSpans(provider.getTracer('tributary', '1.2.3'));
+    const spans = exporter.getFinishedSpans();
+    expect(spans).toHaveLength(4);
+    expect(Buffer.from(encodeSpans(spans))).toEqual(Buffer.from(sdkBytes(spans)));
+  });
+
+  it('writes the bytes of the SDK serializer for the spans our pipeline records', () => {
+    const exporter = new InMemorySpanExporter();
+    writeSpans(inMemoryPipeline(exporter).getTracer('tributary') as ReturnType<TracerProvider['getTracer']>);
+    const spans = exporter.getFinishedSpans();
+    expect(spans).toHaveLength(4);
+    const ours = encodeSpans(spans);
+    expect(ours.length).toBeGreaterThan(20_000);
+    expect(Buffer.from(ours)).toEqual(Buffer.from(sdkBytes(spans)));
+  });
+
+  it('groups spans by resource and scope as the SDK does', () => {
+    const exporter = new InMemorySpanExporter();
+    const a = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'a' }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const b = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'b' }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    for (const [provider, scope] of [[a, 'x'], [b, 'x'], [a, 'y'], [a, 'x']] as const) {
+      provider.getTracer(scope).startSpan(`${scope} span`, { startTime: [1, 0] }).end([2, 0]);
+    }
+    const spans = exporter.getFinishedSpans();
+    expect(Buffer.from(encodeSpans(spans))).toEqual(Buffer.from(sdkBytes(spans)));
+  });
+
+  it('encodes nothing to an empty request', () => {
+    expect(encodeSpans([])).toEqual(sdkBytes([]));
+  });
+});
