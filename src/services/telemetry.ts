@@ -192,6 +192,9 @@ const SECRET_QUERY = /(token|key|secret|passw|sig|auth|credential|session|code)/
 
 /** `url.full` without credentials or secret-looking query values. */
 export function redactUrl(href: string): string {
+  // Nothing to redact without credentials or a query: an upstream request's URL (already a
+  // URL's normalised href) is used as it is, without parsing it again for every attempt.
+  if (!href.includes('@') && !href.includes('?')) return href;
   const url = new URL(href);
   url.username = '';
   url.password = '';

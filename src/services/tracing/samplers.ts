@@ -1,5 +1,5 @@
-import { isSpanContextValid, trace, TraceFlags, type Context } from '@opentelemetry/api';
-import type { SpanSampler } from './tracer.ts';
+import { TraceFlags, type Context } from '@opentelemetry/api';
+import { validParent, type SpanSampler } from './tracer.ts';
 
 const NOT_RECORD = { decision: 0 } as const;
 const RECORD_AND_SAMPLED = { decision: 2 } as const;
@@ -28,8 +28,8 @@ function traceIdRatio(ratio: number): SpanSampler {
 function parentBased(root: SpanSampler): SpanSampler {
   return {
     shouldSample(context: Context, traceId, name, kind, attributes, links) {
-      const parent = trace.getSpanContext(context);
-      if (!parent || !isSpanContextValid(parent)) return root.shouldSample(context, traceId, name, kind, attributes, links);
+      const parent = validParent(context);
+      if (!parent) return root.shouldSample(context, traceId, name, kind, attributes, links);
       return parent.traceFlags & TraceFlags.SAMPLED ? RECORD_AND_SAMPLED : NOT_RECORD;
     },
   };

@@ -87,8 +87,7 @@ class PipelineTracer implements Tracer {
 
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
     const context = options.root ? trace.deleteSpan(ctx) : ctx;
-    const found = trace.getSpanContext(context);
-    const parent = found && isSpanContextValid(found) ? found : undefined;
+    const parent = validParent(context);
     const traceId = parent ? parent.traceId : randomId(16);
     const spanId = randomId(8);
     const kind = options.kind ?? SpanKind.INTERNAL;
@@ -116,26 +115,50 @@ class PipelineTracer implements Tracer {
   }
 }
 
-/** Two hex digits for every byte value. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/**
+ * The span context of the parent span in `context`, if it has a valid one. Our own spans' ids
+ * are valid by construction, so only a context from elsewhere (a caller's `traceparent`) is
+ * checked, with the API's hex validation.
+ */
+export function validParent(context: Context): SpanContext | undefined {
+  const span = trace.getSpan(context);
+  if (span === undefined) return undefined;
+  if (span instanceof RecordedSpan) return span.spanContext();
+  const found = span.spanContext();
+  return isSpanContextValid(found) ? found : undefined;
+}
+
+/** The character codes of the two lower-case hex digits of every byte value. */
+const HEX_HIGH = new Uint16Array(256);
+const HEX_LOW = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  const digits = i.toString(16).padStart(2, '0');
+  HEX_HIGH[i] = digits.charCodeAt(0);
+  HEX_LOW[i] = digits.charCodeAt(1);
+}
 /** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~170 spans instead of one per id. */
 const pool = new Uint8Array(4096);
 let poolAt = pool.length;
+const codes: number[] = new Array(32).fill(0);
 
-/** A random id of `bytes` bytes in lower-case hex, never all zeros (an invalid id). */
+/**
+ * A random id of `bytes` bytes in lower-case hex, never all zeros (an invalid id). Built in one
+ * `String.fromCharCode`, so it is one flat string: an id concatenated pair by pair would be a rope
+ * that every later read (the propagator, the encoder) flattens again.
+ */
 function randomId(bytes: number): string {
   for (;;) {
     if (poolAt + bytes > pool.length) {
       crypto.getRandomValues(pool);
       poolAt = 0;
     }
-    let id = '';
     let any = 0;
     for (let i = 0; i < bytes; i++) {
       const byte = pool[poolAt++] as number;
       any |= byte;
-      id += HEX[byte];
+      codes[2 * i] = HEX_HIGH[byte] as number;
+      codes[2 * i + 1] = HEX_LOW[byte] as number;
     }
-    if (any !== 0) return id;
+    if (any !== 0) return String.fromCharCode.apply(null, bytes === 16 ? codes : codes.slice(0, 2 * bytes));
   }
 }
