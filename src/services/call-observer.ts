@@ -37,6 +37,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
   const server = { 'server.address': call.upstream.address, 'server.port': call.upstream.port };
   const item = call.item === undefined ? {} : { 'tributary.item': call.item };
   const callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
+  const template = spans && call.pathTemplate !== undefined ? urlTemplate(call.upstream, call.pathTemplate) : undefined;
   return {
     attempt(ctx, headers) {
       if (metered && ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
@@ -45,17 +46,17 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
         ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: spanTime(started) }, call.parent)
         : undefined;
       // Attributes cost URL redaction: only for a span that is recorded (not a no-op, not sampled out).
+      // Set one by one: no attribute object is built only to be copied into the span.
       if (span?.isRecording()) {
-        span.setAttributes({
-          'http.request.method': ctx.request.method,
-          'url.full': redactUrl(ctx.request.url),
-          ...(call.pathTemplate === undefined ? {} : { 'url.template': urlTemplate(call.upstream, call.pathTemplate) }),
-          ...server,
-          ...upstream,
-          ...(ctx.attempt > 0 ? { 'http.request.resend_count': ctx.attempt } : {}),
-          ...(ctx.noWait ? { 'tributary.hedge': true } : {}),
-          ...item,
-        });
+        span.setAttribute('http.request.method', ctx.request.method);
+        span.setAttribute('url.full', redactUrl(ctx.request.url));
+        if (template !== undefined) span.setAttribute('url.template', template);
+        span.setAttribute('server.address', call.upstream.address);
+        span.setAttribute('server.port', call.upstream.port);
+        span.setAttribute('upstream.name', call.upstream.name);
+        if (ctx.attempt > 0) span.setAttribute('http.request.resend_count', ctx.attempt);
+        if (ctx.noWait) span.setAttribute('tributary.hedge', true);
+        if (call.item !== undefined) span.setAttribute('tributary.item', call.item);
       }
       propagation.inject(forwardable(span ? trace.setSpan(call.parent, span) : call.parent, call.upstream), headers);
       return (result: CallResult) => {

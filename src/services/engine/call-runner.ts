@@ -65,7 +65,7 @@ export async function runCall(call: CompiledCall, run: RunState, deps: RunnerDep
         'upstream.name': call.upstream.name,
         ...(waitedFor === undefined ? {} : { 'tributary.waited_for': waitedFor }),
       },
-      links: dependencyLinks(states),
+      ...(states.length === 0 ? {} : { links: dependencyLinks(states) }),
     },
     run.parent,
   );

@@ -157,15 +157,46 @@ const flags = (traceFlags: number, isRemote: boolean | undefined): number => (tr
 function writeAttributes(w: Writer, attributes: Attributes, field: number): void {
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
+    const value = attributes[key];
     w.tag(field, 2);
+    const known = knownKey(key);
+    const values = known.values;
+    if (values !== undefined && isSmall(value)) {
+      let bytes = values.get(value);
+      if (bytes === undefined) {
+        bytes = keyValue(known.key, value);
+        // A key with many values (a URL, a request id) is not worth keeping: it stops being cached.
+        if (values.size < MAX_VALUES_PER_KEY) values.set(value, bytes);
+        else known.values = undefined;
+      }
+      w.raw(bytes);
+      continue;
+    }
     const kv = w.begin(1);
-    w.raw(encodedKey(key));
+    w.raw(known.key);
     w.tag(2, 2);
-    const value = w.begin(1);
-    writeAnyValue(w, attributes[key]);
-    w.end(value);
+    const any = w.begin(1);
+    writeAnyValue(w, value);
+    w.end(any);
     w.end(kv);
   }
+}
+
+/** A number, a boolean or a short string: a value worth remembering the encoding of. */
+const isSmall = (value: AttributeValue | undefined): value is string | number | boolean =>
+  typeof value === 'string' ? value.length <= MAX_CACHED_LENGTH : typeof value === 'number' || typeof value === 'boolean';
+
+/** One KeyValue message with its length prefix, ready to copy after its field tag. */
+function keyValue(key: Uint8Array, value: string | number | boolean): Uint8Array {
+  const w = new Writer(key.length + MAX_CACHED_LENGTH * 3 + 16);
+  const kv = w.begin(1);
+  w.raw(key);
+  w.tag(2, 2);
+  const any = w.begin(1);
+  writeAnyValue(w, value);
+  w.end(any);
+  w.end(kv);
+  return w.finish();
 }
 
 function writeAnyValue(w: Writer, value: AttributeValue | null | undefined): void {
@@ -238,20 +269,31 @@ function encodedOnce<T extends object>(part: T, encode: (part: T) => Uint8Array)
   return bytes;
 }
 
-/** Attribute keys form a small closed set: each `key` field is encoded once (bounded, in case they do not). */
-const encodedKeys = new Map<string, Uint8Array>();
-const MAX_KEYS = 1024;
+/**
+ * Attribute keys form a small closed set, and most values repeat (a method, an address, a route,
+ * a status): each key's field is encoded once, and each of its first values' whole KeyValue too.
+ * Bounded: at most MAX_KEYS keys, MAX_VALUES_PER_KEY short values per key.
+ */
+interface KnownKey {
+  key: Uint8Array;
+  values: Map<AttributeValue, Uint8Array> | undefined;
+}
 
-function encodedKey(key: string): Uint8Array {
-  let bytes = encodedKeys.get(key);
-  if (!bytes) {
-    const w = new Writer(key.length * 3 + 8);
+const knownKeys = new Map<string, KnownKey>();
+const MAX_KEYS = 1024;
+const MAX_VALUES_PER_KEY = 64;
+const MAX_CACHED_LENGTH = 64;
+
+function knownKey(name: string): KnownKey {
+  let known = knownKeys.get(name);
+  if (!known) {
+    const w = new Writer(name.length * 3 + 8);
     w.tag(1, 2);
-    w.string(key);
-    bytes = w.finish();
-    if (encodedKeys.size < MAX_KEYS) encodedKeys.set(key, bytes);
+    w.string(name);
+    known = { key: w.finish(), values: new Map() };
+    if (knownKeys.size < MAX_KEYS) knownKeys.set(name, known);
   }
-  return bytes;
+  return known;
 }
 
 /** The value of each hex digit's character code (0–9, a–f, A–F). */

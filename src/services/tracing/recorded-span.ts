@@ -66,6 +66,9 @@ export interface SpanShared {
 }
 
 const ORIGIN_MS = performance.timeOrigin;
+const NONE = Object.freeze([]) as unknown as never[];
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+const NOT_ENDED: HrTime = Object.freeze([0, 0]) as unknown as HrTime;
 
 /**
  * One recorded span: the API's `Span` for the code that writes it, and the SDK's `ReadableSpan`
@@ -80,14 +83,14 @@ export class RecordedSpan implements Span {
   readonly kind: SpanKind;
   readonly startTime: HrTime;
   readonly attributes: Attributes = {};
-  readonly links: Link[] = [];
-  readonly events: SpanEvent[] = [];
+  // Most spans have no links or events and keep no status: shared empty values until they do.
+  links: Link[] = NONE;
+  events: SpanEvent[] = NONE;
   readonly resource: SpanResource;
   readonly instrumentationScope: SpanScope;
   name: string;
-  status: SpanStatus = { code: SpanStatusCode.UNSET };
-  endTime: HrTime = [0, 0];
-  duration: HrTime = [0, 0];
+  status: SpanStatus = UNSET;
+  endTime: HrTime = NOT_ENDED;
   ended = false;
   droppedAttributesCount = 0;
   droppedEventsCount = 0;
@@ -153,6 +156,7 @@ export class RecordedSpan implements Span {
     }
     const [attributes, at] = isTimeInput(attributesOrTime) ? [undefined, attributesOrTime] : [attributesOrTime, time];
     const kept = attributes ? limitAttributes(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit) : undefined;
+    if (this.events === NONE) this.events = [];
     this.events.push({
       name,
       time: toHrTime(at),
@@ -168,6 +172,7 @@ export class RecordedSpan implements Span {
       this.droppedLinksCount += 1;
       return this;
     }
+    if (this.links === NONE) this.links = [];
     if (!link.attributes) {
       this.links.push(link);
       return this;
@@ -199,15 +204,20 @@ export class RecordedSpan implements Span {
     let end = toHrTime(endTime);
     if (end[0] < this.startTime[0] || (end[0] === this.startTime[0] && end[1] < this.startTime[1])) end = this.startTime;
     this.endTime = end;
-    let seconds = end[0] - this.startTime[0];
-    let nanos = end[1] - this.startTime[1];
+    this.ended = true;
+    for (const sink of this.#shared.sinks) sink.onEnd(this);
+  }
+
+  /** End minus start, `[0, 0]` until the span has ended (read by exporters only). */
+  get duration(): HrTime {
+    if (!this.ended) return [0, 0];
+    let seconds = this.endTime[0] - this.startTime[0];
+    let nanos = this.endTime[1] - this.startTime[1];
     if (nanos < 0) {
       seconds -= 1;
       nanos += 1e9;
     }
-    this.duration = [seconds, nanos];
-    this.ended = true;
-    for (const sink of this.#shared.sinks) sink.onEnd(this);
+    return [seconds, nanos];
   }
 
   isRecording(): boolean {

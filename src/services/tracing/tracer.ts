@@ -29,6 +29,8 @@ export interface SpanSampler {
 }
 
 const NOT_RECORD = 0;
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 const RECORD_AND_SAMPLED = 2;
 
 export interface SpanPipelineOptions {
@@ -91,15 +93,10 @@ class PipelineTracer implements Tracer {
     const traceId = parent ? parent.traceId : randomId(16);
     const spanId = randomId(8);
     const kind = options.kind ?? SpanKind.INTERNAL;
-    const links = options.links ?? [];
-    const sampled = this.#sampler.shouldSample(context, traceId, name, kind, options.attributes ?? {}, links);
+    const sampled = this.#sampler.shouldSample(context, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, options.links ?? NO_LINKS);
     const traceState = sampled.traceState ?? parent?.traceState;
-    const spanContext: SpanContext = {
-      traceId,
-      spanId,
-      traceFlags: sampled.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
-      ...(traceState ? { traceState } : {}),
-    };
+    const traceFlags = sampled.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    const spanContext: SpanContext = traceState ? { traceId, spanId, traceFlags, traceState } : { traceId, spanId, traceFlags };
     if (sampled.decision === NOT_RECORD) return trace.wrapSpanContext(spanContext);
     const attributes = sampled.attributes ? { ...options.attributes, ...sampled.attributes } : options.attributes;
     return new RecordedSpan(this.#shared, spanContext, parent, name, kind, toHrTime(options.startTime), attributes, options.links);
