@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { EncodableSpan } from '../services/tracing/otlp-protobuf.ts';
 
 /**
  * The OTLP/HTTP JSON encoding of traces (opentelemetry-proto `ExportTraceServiceRequest`):
@@ -52,7 +52,7 @@ export interface OtlpTraces {
  * @example
  * const body = JSON.stringify(toOtlpTraces(spans, { 'service.name': 'tributary' }));
  */
-export function toOtlpTraces(spans: readonly ReadableSpan[], resource: Attributes): OtlpTraces {
+export function toOtlpTraces(spans: readonly EncodableSpan[], resource: Attributes): OtlpTraces {
   const scopes = new Map<string, OtlpTraces['resourceSpans'][number]['scopeSpans'][number]>();
   for (const span of spans) {
     const { name, version, schemaUrl } = span.instrumentationScope;
@@ -69,7 +69,7 @@ export function toOtlpTraces(spans: readonly ReadableSpan[], resource: Attribute
   };
 }
 
-function toOtlpSpan(span: ReadableSpan): OtlpSpan {
+function toOtlpSpan(span: EncodableSpan): OtlpSpan {
   const context = span.spanContext();
   const traceState = context.traceState?.serialize();
   const parent = span.parentSpanContext?.spanId;

@@ -1,9 +1,9 @@
 import { propagation, TraceFlags } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { createTelemetry, INSTRUMENTATION_SCOPE, type Telemetry } from '../services/telemetry.ts';
+import { encodeSpans } from '../services/tracing/otlp-protobuf.ts';
+import type { RecordedSpan, SpanSink } from '../services/tracing/recorded-span.ts';
+import { SpanPipeline } from '../services/tracing/tracer.ts';
 import type { Fetcher } from '../services/upstream/index.ts';
 import { toOtlpTraces } from './otlp-json.ts';
 import type { Log } from './plan-cache.ts';
@@ -21,9 +21,10 @@ export interface RequestTracing {
 }
 
 /**
- * A tracer provider for one request: the SDK's sampler, ids and span bookkeeping, with a
- * processor that only keeps ended spans. Nothing is shared with other requests, so there is no
- * batch, timer or queue that could outlive the request (the Worker's `waitUntil` flushes instead).
+ * A span pipeline for one request (the one the Node process uses: the configured sampler, our
+ * ids and spans), keeping the sampled spans once they end. Nothing is shared with other
+ * requests, so there is no batch, timer or queue that could outlive the request (the Worker's
+ * `waitUntil` flushes instead).
  *
  * @example
  * const tracing = startRequestTracing(config);
@@ -32,21 +33,13 @@ export interface RequestTracing {
  * ctx.waitUntil(tracing.export(fetch, console.error));
  */
 export function startRequestTracing(config: TracingConfig): RequestTracing {
-  const ended: ReadableSpan[] = [];
-  const collect: SpanProcessor = {
-    onStart() {},
+  const ended: RecordedSpan[] = [];
+  const collect: SpanSink = {
     onEnd(span) {
-      // A recording span that was not sampled (an always-record sampler) is not exported.
       if (span.spanContext().traceFlags & TraceFlags.SAMPLED) ended.push(span);
     },
-    forceFlush: async () => {},
-    shutdown: async () => {},
   };
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes(config.resource),
-    sampler: config.sampler,
-    spanProcessors: [collect],
-  });
+  const provider = new SpanPipeline({ resource: { attributes: config.resource }, sampler: config.sampler, sinks: [collect] });
   return {
     // Workers export no metrics: no instrument is called per request.
     telemetry: createTelemetry({ tracer: provider.getTracer(INSTRUMENTATION_SCOPE), metrics: false }),
@@ -54,7 +47,7 @@ export function startRequestTracing(config: TracingConfig): RequestTracing {
   };
 }
 
-async function sendSpans(spans: ReadableSpan[], config: TracingConfig, fetcher: Fetcher, log: Log): Promise<void> {
+async function sendSpans(spans: RecordedSpan[], config: TracingConfig, fetcher: Fetcher, log: Log): Promise<void> {
   if (spans.length === 0) return;
   try {
     const { body, contentType } = encode(spans, config);
@@ -73,12 +66,10 @@ async function sendSpans(spans: ReadableSpan[], config: TracingConfig, fetcher: 
   }
 }
 
-/** The export request's body: the SDK's own protobuf encoding, or our small JSON one. */
-function encode(spans: ReadableSpan[], config: TracingConfig): { body: string | Uint8Array; contentType: string } {
+/** The export request's body: our protobuf encoding (the SDK's bytes), or our small JSON one. */
+function encode(spans: RecordedSpan[], config: TracingConfig): { body: string | Uint8Array; contentType: string } {
   if (config.protocol === 'http/json') return { body: JSON.stringify(toOtlpTraces(spans, config.resource)), contentType: 'application/json' };
-  const bytes = ProtobufTraceSerializer.serializeRequest(spans);
-  if (!bytes) throw new Error('the spans could not be encoded as protobuf');
-  return { body: bytes, contentType: 'application/x-protobuf' };
+  return { body: encodeSpans(spans), contentType: 'application/x-protobuf' };
 }
 
 /**

@@ -1,11 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type Sampler,
-} from '@opentelemetry/sdk-trace';
+import { samplerFromEnv } from '../services/tracing/samplers.ts';
+import type { SpanSampler } from '../services/tracing/tracer.ts';
 import type { Log } from './plan-cache.ts';
 
 /** Where and how a Worker exports traces, read from its OTEL_* variables. Immutable. */
@@ -18,7 +13,7 @@ export interface TracingConfig {
   headers: Record<string, string>;
   /** service.name (OTEL_SERVICE_NAME, default `tributary`) and OTEL_RESOURCE_ATTRIBUTES. */
   resource: Attributes;
-  sampler: Sampler;
+  sampler: SpanSampler;
   /** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or OTEL_EXPORTER_OTLP_TIMEOUT, ms; default 10000. */
   timeoutMs: number;
   /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL; default http/protobuf, as the specification says. */
@@ -86,7 +81,7 @@ export function parseTracingConfig(vars: Vars): ParsedTracing {
       shownUrl: `${parsed.origin}${parsed.pathname}`,
       headers,
       resource,
-      sampler: parseSampler(vars.OTEL_TRACES_SAMPLER, vars.OTEL_TRACES_SAMPLER_ARG, problems),
+      sampler: samplerFromEnv(vars, problems),
       timeoutMs: parseTimeout(vars.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? vars.OTEL_EXPORTER_OTLP_TIMEOUT, problems),
       protocol,
     },
@@ -129,34 +124,6 @@ function parsePairs(text: string | undefined, name: string, problems: string[]):
   // Headers carry secrets: name the entry by position, never by content.
   if (bad.length > 0) problems.push(`${name}: ignored what is not key=value (entry ${bad.join(', ')})`);
   return pairs;
-}
-
-function parseSampler(name: string | undefined, arg: string | undefined, problems: string[]): Sampler {
-  const ratio = (): number => {
-    if (arg === undefined || arg.trim() === '') return 1;
-    const value = Number(arg);
-    if (Number.isFinite(value) && value >= 0 && value <= 1) return value;
-    problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "${arg}"; using 1`);
-    return 1;
-  };
-  switch ((name ?? '').trim().toLowerCase()) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio());
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
-    case '':
-    case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    default:
-      problems.push(`OTEL_TRACES_SAMPLER=${name} is not supported on Workers; using parentbased_always_on`);
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
 }
 
 function parseTimeout(text: string | undefined, problems: string[]): number {

@@ -470,7 +470,7 @@ describe('a collector that fails', () => {
     }
     expect(logs).toEqual([
       'tributary: OTEL_EXPORTER_OTLP_HEADERS: ignored what is not key=value (entry 1)',
-      'tributary: OTEL_TRACES_SAMPLER=jaeger_remote is not supported on Workers; using parentbased_always_on',
+      'tributary: OTEL_TRACES_SAMPLER=jaeger_remote is not supported (always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio); using parentbased_always_on',
     ]);
     // The default sampler still exports every request.
     expect(await otlp.received()).toHaveLength(3);

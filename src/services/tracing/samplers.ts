@@ -4,9 +4,9 @@ import { validParent, type SpanSampler } from './tracer.ts';
 const NOT_RECORD = { decision: 0 } as const;
 const RECORD_AND_SAMPLED = { decision: 2 } as const;
 
-/** Every trace, or none. */
-const alwaysOn: SpanSampler = { shouldSample: () => RECORD_AND_SAMPLED };
-const alwaysOff: SpanSampler = { shouldSample: () => NOT_RECORD };
+/** Every trace, or none. Each sampler describes itself as the SDK's does (`toString`), for logs and tests. */
+const alwaysOn: SpanSampler = { shouldSample: () => RECORD_AND_SAMPLED, toString: () => 'AlwaysOnSampler' };
+const alwaysOff: SpanSampler = { shouldSample: () => NOT_RECORD, toString: () => 'AlwaysOffSampler' };
 
 /**
  * A fixed share of traces, decided from the trace id alone (the same id gives the same answer
@@ -21,6 +21,7 @@ function traceIdRatio(ratio: number): SpanSampler {
       for (let i = 0; i < 32; i += 8) accumulated = (accumulated ^ Number.parseInt(traceId.slice(i, i + 8), 16)) >>> 0;
       return accumulated < bound ? RECORD_AND_SAMPLED : NOT_RECORD;
     },
+    toString: () => `TraceIdRatioBased{${ratio}}`,
   };
 }
 
@@ -32,6 +33,7 @@ function parentBased(root: SpanSampler): SpanSampler {
       if (!parent) return root.shouldSample(context, traceId, name, kind, attributes, links);
       return parent.traceFlags & TraceFlags.SAMPLED ? RECORD_AND_SAMPLED : NOT_RECORD;
     },
+    toString: () => `ParentBased{root=${root.toString()}}`,
   };
 }
 

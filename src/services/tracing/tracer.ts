@@ -26,6 +26,7 @@ export interface SpanSampler {
     attributes: Attributes,
     links: Link[],
   ): { decision: number; attributes?: Readonly<Attributes> | undefined; traceState?: TraceState | undefined };
+  toString(): string;
 }
 
 const NOT_RECORD = 0;
