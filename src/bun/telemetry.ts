@@ -1,4 +1,4 @@
-import { propagation, trace } from '@opentelemetry/api';
+import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -14,6 +14,7 @@ const on = (value: string | undefined): boolean => ['1', 'true'].includes((value
  * or JSON with OTEL_EXPORTER_OTLP_PROTOCOL=http/json) when OTEL_EXPORTER_OTLP_ENDPOINT (or the
  * traces one) is set, through the SDK's batch processor, flushed at shutdown within
  * TRIBUTARY_SHUTDOWN_FLUSH_MS (default 2000); the console waterfall with TRIBUTARY_TRACE_CONSOLE=1.
+ * Spans go through the same pipeline as on Node (OTEL_TRACES_SAMPLER, the span limits).
  * Not on Bun: metrics (the Node SDK's readers and its event-loop delay) and the export-failure
  * warnings; OTEL_METRICS_EXPORTER is a warning that says so. With nothing asked for, spans are
  * no-ops and an inbound `traceparent` is still passed on to upstreams.
@@ -31,10 +32,11 @@ export async function startBunTelemetry(env: Env, logger: Pick<EntryLogger, 'war
   if (!otlp && !waterfall) return { describe: undefined, shutdown: async () => {} };
 
   // Loaded only now: a gateway that exports nothing does not pay for the SDK.
-  const [{ BatchSpanProcessor, SimpleSpanProcessor, TracerProvider }, { createTraceExporter, otlpTarget }, { WaterfallExporter }] = await Promise.all([
+  const [{ BatchSpanProcessor, SimpleSpanProcessor }, { createTraceExporter, otlpTarget }, { WaterfallExporter }, { startTracePipeline }] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('../serve/otlp-exporters.ts'),
     import('../serve/waterfall-exporter.ts'),
+    import('../serve/trace-pipeline.ts'),
   ]);
   const spanProcessors: SpanProcessor[] = [];
   const described: string[] = [];
@@ -47,15 +49,12 @@ export async function startBunTelemetry(env: Env, logger: Pick<EntryLogger, 'war
     spanProcessors.push(new SimpleSpanProcessor({ exporter: new WaterfallExporter((text) => process.stderr.write(text)) }));
     described.push('a waterfall per trace on stderr');
   }
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'tributary' }),
-    spanProcessors,
-  });
-  trace.setGlobalTracerProvider(provider);
+  const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'tributary' });
+  const pipeline = startTracePipeline(env, resource, spanProcessors, (line) => logger.warn(line.replace(/^tributary: /, '')));
   const flushMs = wholeNumber(env, 'TRIBUTARY_SHUTDOWN_FLUSH_MS', 2000);
   return {
     describe: `OpenTelemetry on Bun: ${described.join(', ')}`,
-    shutdown: () => flushWithin(() => provider.shutdown(), typeof flushMs === 'number' ? flushMs : 2000, logger),
+    shutdown: () => flushWithin(() => pipeline.shutdown(), typeof flushMs === 'number' ? flushMs : 2000, logger),
   };
 }
 

@@ -6,7 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INSTRUMENTATION_SCOPE } from '../services/telemetry.ts';
 import { droppedSpansListener, ExportHealth, reasonOf, watchMetricExporter, watchSpanExporter } from './export-health.ts';
 import { createMetricExporter, createTraceExporter, otlpTarget } from '../serve/otlp-exporters.ts';
-import { nodeResource, startTracePipeline } from './trace-pipeline.ts';
+import { startTracePipeline } from '../serve/trace-pipeline.ts';
+import { nodeResource } from './resource.ts';
 
 export interface NodeTelemetry {
   /** True when an SDK was started; false means the API stays a no-op. */
