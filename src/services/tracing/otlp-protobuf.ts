@@ -303,6 +303,9 @@ for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
 
 const utf8 = new TextEncoder();
 
+/** Up to this many characters, a string is copied by a loop when it is ASCII. */
+const SHORT_STRING = 32;
+
 const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
 
 /** A protobuf writer over one growing buffer. `begin`/`end` frame a length-delimited message. */
@@ -379,19 +382,39 @@ class Writer {
     this.#pos += 8;
   }
 
+  /**
+   * A string field's length and UTF-8 bytes. Short ASCII strings are copied by a loop (cheaper
+   * than a call into the encoder); the rest are encoded in place by `encodeInto`, after room for
+   * the longest length prefix they could need, moved back if the real one is shorter.
+   */
   string(text: string): void {
     const n = text.length;
-    this.#room(n + 5);
+    const reserve = varintSize(n * 3);
+    this.#room(reserve + n * 3);
     const buf = this.#buf;
-    // ASCII, the usual case: one byte per character, so the length is known before the bytes.
-    let at = this.#pos + varintSize(n);
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x80) return this.bytes(utf8.encode(text));
-      buf[at++] = c;
+    const start = this.#pos;
+    const at = start + reserve;
+    let written = -1;
+    if (n <= SHORT_STRING) {
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+        if (i === n - 1) written = n;
+      }
+      if (n === 0) written = 0;
     }
-    this.varint(n);
-    this.#pos = at;
+    if (written < 0) written = utf8.encodeInto(text, buf.subarray(at)).written;
+    const size = varintSize(written);
+    if (size !== reserve) buf.copyWithin(start + size, at, at + written);
+    let v = written;
+    let i = start;
+    while (v > 0x7f) {
+      buf[i++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[i] = v;
+    this.#pos = start + size + written;
   }
 
   bytes(data: Uint8Array): void {
@@ -404,8 +427,10 @@ class Writer {
     const n = hex.length >> 1;
     this.#room(n + 1);
     const buf = this.#buf;
-    buf[this.#pos++] = n;
-    for (let i = 0; i < n; i++) buf[this.#pos++] = ((HEX_VALUE[hex.charCodeAt(2 * i)] as number) << 4) | (HEX_VALUE[hex.charCodeAt(2 * i + 1)] as number);
+    let at = this.#pos;
+    buf[at++] = n;
+    for (let i = 0; i < 2 * n; i += 2) buf[at++] = ((HEX_VALUE[hex.charCodeAt(i)] as number) << 4) | (HEX_VALUE[hex.charCodeAt(i + 1)] as number);
+    this.#pos = at;
   }
 
   raw(data: Uint8Array): void {
