@@ -32,17 +32,20 @@ export async function startBunTelemetry(env: Env, logger: Pick<EntryLogger, 'war
   if (!otlp && !waterfall) return { describe: undefined, shutdown: async () => {} };
 
   // Loaded only now: a gateway that exports nothing does not pay for the SDK.
-  const [{ BatchSpanProcessor, SimpleSpanProcessor }, { createTraceExporter, otlpTarget }, { WaterfallExporter }, { startTracePipeline }] = await Promise.all([
+  const [{ BatchSpanProcessor, SimpleSpanProcessor }, { createTraceExporter, otlpTarget }, { WaterfallExporter }, { startTracePipeline }, { SpanBatcher }] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('../serve/otlp-exporters.ts'),
     import('../serve/waterfall-exporter.ts'),
     import('../serve/trace-pipeline.ts'),
+    import('../serve/span-batcher.ts'),
   ]);
   const spanProcessors: SpanProcessor[] = [];
   const described: string[] = [];
   if (otlp) {
     const target = otlpTarget(env, 'traces', (line) => logger.warn(line));
-    spanProcessors.push(new BatchSpanProcessor({ exporter: await createTraceExporter(target.protocol) }));
+    const exporter = await createTraceExporter(target.protocol);
+    // Protobuf: spans encoded as they end, as on Node; JSON: the SDK's batch processor.
+    spanProcessors.push(target.protocol === 'http/protobuf' ? (new SpanBatcher(exporter) as unknown as SpanProcessor) : new BatchSpanProcessor({ exporter }));
     described.push(`traces over OTLP/HTTP (${target.protocol}) to ${target.shownUrl}`);
   }
   if (waterfall) {

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INSTRUMENTATION_SCOPE } from '../services/telemetry.ts';
 import { droppedSpansListener, ExportHealth, reasonOf, watchMetricExporter, watchSpanExporter } from './export-health.ts';
 import { createMetricExporter, createTraceExporter, otlpTarget } from '../serve/otlp-exporters.ts';
+import { SpanBatcher } from '../serve/span-batcher.ts';
 import { startTracePipeline } from '../serve/trace-pipeline.ts';
 import { nodeResource } from './resource.ts';
 
@@ -87,15 +88,18 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
     const health = new ExportHealth({ signal: 'trace', unit: 'span', target: target.shownUrl, warn });
     watched.push(health);
     // The SDK reads OTEL_BSP_* only for processors it builds itself; this one is ours.
+    const exporter = watchSpanExporter(await createTraceExporter(target.protocol), health);
+    const batching = {
+      ...optionalNumber('scheduledDelayMillis', env.OTEL_BSP_SCHEDULE_DELAY),
+      ...optionalNumber('exportTimeoutMillis', env.OTEL_BSP_EXPORT_TIMEOUT),
+      ...optionalNumber('maxQueueSize', env.OTEL_BSP_MAX_QUEUE_SIZE),
+      ...optionalNumber('maxExportBatchSize', env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
+    };
+    // Protobuf: spans encoded as they end (our batcher); JSON: the SDK's batch processor.
     spanProcessors.push(
-      new BatchSpanProcessor({
-        exporter: watchSpanExporter(await createTraceExporter(target.protocol), health),
-        selfObsMeterProvider: droppedSpansListener(health),
-        ...optionalNumber('scheduledDelayMillis', env.OTEL_BSP_SCHEDULE_DELAY),
-        ...optionalNumber('exportTimeoutMillis', env.OTEL_BSP_EXPORT_TIMEOUT),
-        ...optionalNumber('maxQueueSize', env.OTEL_BSP_MAX_QUEUE_SIZE),
-        ...optionalNumber('maxExportBatchSize', env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
-      }),
+      target.protocol === 'http/protobuf'
+        ? (new SpanBatcher(exporter, { ...batching, onDropped: (count) => health.dropped(count) }) as unknown as SpanProcessor)
+        : new BatchSpanProcessor({ exporter, selfObsMeterProvider: droppedSpansListener(health), ...batching }),
     );
   }
   if (consoleTraces) spanProcessors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));

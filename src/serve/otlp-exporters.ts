@@ -1,6 +1,7 @@
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { encodeSpans } from '../services/tracing/otlp-protobuf.ts';
+import type { EncodedSpans } from './span-batcher.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -73,7 +74,8 @@ export async function createTraceExporter(protocol: OtlpProtocol): Promise<SpanE
     import('@opentelemetry/otlp-transformer'),
   ]);
   const serializer = {
-    serializeRequest: (spans: ReadableSpan[]) => encodeSpans(spans),
+    // Spans, or a request the span batcher has already encoded.
+    serializeRequest: (spans: ReadableSpan[] | EncodedSpans) => ('bytes' in spans ? spans.bytes : encodeSpans(spans)),
     deserializeResponse: ProtobufTraceSerializer.deserializeResponse,
   };
   const options = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });

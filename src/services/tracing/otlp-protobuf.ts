@@ -35,40 +35,71 @@ const TWO_32 = 4294967296;
  * const body = encodeSpans(spans); // POST as application/x-protobuf to /v1/traces
  */
 export function encodeSpans(spans: readonly EncodableSpan[]): Uint8Array {
-  const groups = new Map<SpanResource, Map<SpanScope, EncodableSpan[]>>();
-  for (const span of spans) {
-    let scopes = groups.get(span.resource);
-    if (!scopes) groups.set(span.resource, (scopes = new Map()));
-    let list = scopes.get(span.instrumentationScope);
-    if (!list) scopes.set(span.instrumentationScope, (list = []));
-    list.push(span);
+  const batch = new SpanBatch();
+  for (const span of spans) batch.add(span);
+  return batch.take();
+}
+
+/**
+ * Spans encoded as they are added, each into the bytes of its resource and scope, so a span
+ * needs to be kept only until it has ended, not until its batch is sent. `take` assembles the
+ * export request (the bytes `encodeSpans` writes for the same spans, in the same order) and
+ * starts an empty batch.
+ *
+ * @example
+ * const batch = new SpanBatch();
+ * batch.add(span); // at span end
+ * if (batch.size >= 512) send(batch.take());
+ */
+export class SpanBatch {
+  #groups = new Map<SpanResource, Map<SpanScope, Writer>>();
+  #size = 0;
+
+  /** Spans added since the last `take`. */
+  get size(): number {
+    return this.#size;
   }
-  const w = new Writer(1024 + spans.length * 320);
-  for (const [resource, scopes] of groups) {
-    w.tag(1, 2);
-    const resourceSpans = w.begin(3);
-    w.raw(encodedOnce(resource, encodeResource));
-    for (const [scope, list] of scopes) {
-      w.tag(2, 2);
-      const scopeSpans = w.begin(3);
-      w.raw(encodedOnce(scope, encodeScope));
-      for (const span of list) {
+
+  add(span: EncodableSpan): void {
+    let scopes = this.#groups.get(span.resource);
+    if (!scopes) this.#groups.set(span.resource, (scopes = new Map()));
+    let w = scopes.get(span.instrumentationScope);
+    if (!w) scopes.set(span.instrumentationScope, (w = new Writer(16 * 1024)));
+    w.tag(2, 2);
+    writeSpan(w, span);
+    this.#size += 1;
+  }
+
+  /** The export request of every span added since the last `take`; the batch is empty again. */
+  take(): Uint8Array {
+    let length = 0;
+    for (const scopes of this.#groups.values()) for (const spans of scopes.values()) length += spans.length + 64;
+    const w = new Writer(1024 + length);
+    for (const [resource, scopes] of this.#groups) {
+      w.tag(1, 2);
+      const resourceSpans = w.begin(3);
+      w.raw(encodedOnce(resource, encodeResource));
+      for (const [scope, spans] of scopes) {
         w.tag(2, 2);
-        writeSpan(w, span);
+        const scopeSpans = w.begin(3);
+        w.raw(encodedOnce(scope, encodeScope));
+        w.raw(spans.written());
+        if (scope.schemaUrl) {
+          w.tag(3, 2);
+          w.string(scope.schemaUrl);
+        }
+        w.end(scopeSpans);
       }
-      if (scope.schemaUrl) {
+      if (resource.schemaUrl) {
         w.tag(3, 2);
-        w.string(scope.schemaUrl);
+        w.string(resource.schemaUrl);
       }
-      w.end(scopeSpans);
+      w.end(resourceSpans);
     }
-    if (resource.schemaUrl) {
-      w.tag(3, 2);
-      w.string(resource.schemaUrl);
-    }
-    w.end(resourceSpans);
+    this.#groups = new Map();
+    this.#size = 0;
+    return w.finish();
   }
-  return w.finish();
 }
 
 function writeSpan(w: Writer, span: EncodableSpan): void {
@@ -465,6 +496,16 @@ class Writer {
       v >>>= 7;
     }
     this.#buf[i] = v;
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#pos;
+  }
+
+  /** What was written, without copying (valid until the next write). */
+  written(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos);
   }
 
   finish(): Uint8Array {

@@ -1,0 +1,147 @@
+import { TraceFlags } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { SpanSink } from '../services/tracing/recorded-span.ts';
+import { SpanBatch, type EncodableSpan } from '../services/tracing/otlp-protobuf.ts';
+
+/** An export request already encoded: what the batcher hands the exporter. `length`: its span count. */
+export interface EncodedSpans {
+  readonly bytes: Uint8Array;
+  readonly length: number;
+}
+
+/** The batch span processor's settings, under the names (and defaults) of OTEL_BSP_*. */
+export interface SpanBatcherOptions {
+  /** OTEL_BSP_SCHEDULE_DELAY: the longest a span waits for its batch to be sent. Default 5000 ms. */
+  scheduledDelayMillis?: number;
+  /** OTEL_BSP_MAX_QUEUE_SIZE: spans waiting to be sent at most; more are dropped. Default 2048. */
+  maxQueueSize?: number;
+  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request at most. Default 512. */
+  maxExportBatchSize?: number;
+  /** OTEL_BSP_EXPORT_TIMEOUT: how long a flush waits for an export. Default 30000 ms. */
+  exportTimeoutMillis?: number;
+  /** Told how many spans were dropped because the queue was full. */
+  onDropped?: (count: number) => void;
+}
+
+/**
+ * The batch span processor, for OTLP protobuf: each sampled span is encoded into the current batch
+ * when it ends, and batches go to the exporter (the SDK's OTLP/HTTP delivery, which sends the bytes
+ * as they are) one export at a time, as soon as a batch holds `maxExportBatchSize` spans or
+ * `scheduledDelayMillis` after its first span. The SDK's processor keeps every span object until
+ * its batch is serialised; here a span can be collected as soon as it has ended. Same settings,
+ * same queue limit (spans not yet handed to the exporter; beyond it spans are dropped and
+ * counted), same flush and shutdown contract.
+ *
+ * @example
+ * const batcher = new SpanBatcher(await createTraceExporter('http/protobuf'), { onDropped: (n) => health.dropped(n) });
+ * // a sink of the span pipeline; at exit:
+ * await batcher.shutdown();
+ */
+export class SpanBatcher implements SpanSink {
+  readonly #exporter: SpanExporter;
+  readonly #delayMs: number;
+  readonly #maxQueue: number;
+  readonly #maxBatch: number;
+  readonly #timeoutMs: number;
+  readonly #onDropped: (count: number) => void;
+  #batch = new SpanBatch();
+  /** Whole batches waiting for the export in flight to end. */
+  readonly #ready: EncodedSpans[] = [];
+  /** Spans not yet handed to the exporter (in `#ready` and `#batch`). */
+  #queued = 0;
+  #exporting = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #idle: (() => void)[] = [];
+  #shutDown = false;
+
+  constructor(exporter: SpanExporter, options: SpanBatcherOptions = {}) {
+    this.#exporter = exporter;
+    this.#delayMs = options.scheduledDelayMillis ?? 5000;
+    this.#maxBatch = Math.max(1, options.maxExportBatchSize ?? 512);
+    // As the SDK: a batch never holds more than the queue.
+    this.#maxQueue = Math.max(this.#maxBatch, options.maxQueueSize ?? 2048);
+    this.#timeoutMs = options.exportTimeoutMillis ?? 30_000;
+    this.#onDropped = options.onDropped ?? (() => {});
+  }
+
+  onStart(): void {}
+
+  onEnd(span: EncodableSpan): void {
+    if (this.#shutDown || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.#queued >= this.#maxQueue) {
+      this.#onDropped(1);
+      return;
+    }
+    this.#batch.add(span);
+    this.#queued += 1;
+    if (this.#batch.size >= this.#maxBatch) {
+      this.#cut();
+      this.#pump();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#cut();
+        this.#pump();
+      }, this.#delayMs);
+      // A pending batch never keeps the process alive: shutdown flushes it.
+      this.#timer.unref?.();
+    }
+  }
+
+  /** Sends everything batched and waits, at most the export timeout, until the last export has ended. */
+  async forceFlush(): Promise<void> {
+    this.#cut();
+    this.#pump();
+    if (!this.#exporting) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Timeout')), this.#timeoutMs);
+    });
+    try {
+      await Promise.race([idle, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Flushes, then shuts the exporter down; spans that end later are ignored. */
+  async shutdown(): Promise<void> {
+    if (this.#shutDown) return;
+    try {
+      await this.forceFlush();
+    } finally {
+      this.#shutDown = true;
+      await this.#exporter.shutdown();
+    }
+  }
+
+  /** The current batch, if it has spans, joins the ready ones. */
+  #cut(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#batch.size > 0) this.#ready.push({ length: this.#batch.size, bytes: this.#batch.take() });
+  }
+
+  /** Hands the next ready batch to the exporter unless an export is in flight. */
+  #pump(): void {
+    if (this.#exporting) return;
+    const next = this.#ready.shift();
+    if (!next) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
+    this.#exporting = true;
+    this.#queued -= next.length;
+    // The exporter reads `EncodedSpans` through our serializer (createTraceExporter). A failure is
+    // the exporter's (and its watcher's) to report; the next batch goes out either way.
+    this.#exporter.export(next as never, (_result: ExportResult) => {
+      this.#exporting = false;
+      if (this.#ready.length === 0 && this.#batch.size >= this.#maxBatch) this.#cut();
+      this.#pump();
+    });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The batch processor that encodes spans as they end: when batches leave, one export at a time,
+ * the queue limit, flush and shutdown, as the SDK's batch span processor behaves.
+ */
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SpanBatcher, type EncodedSpans, type SpanBatcherOptions } from '../../src/serve/span-batcher.ts';
+import { encodeSpans } from '../../src/services/tracing/otlp-protobuf.ts';
+import type { RecordedSpan, SpanSink } from '../../src/services/tracing/recorded-span.ts';
+import { samplerFromEnv } from '../../src/services/tracing/samplers.ts';
+import { SpanPipeline } from '../../src/services/tracing/tracer.ts';
+
+/** An exporter that records each request and answers only when the test says so. */
+function heldExporter() {
+  const requests: { batch: EncodedSpans; answer: (result?: ExportResult) => void }[] = [];
+  let shutdowns = 0;
+  const exporter = {
+    export(batch: unknown, done: (result: ExportResult) => void) {
+      requests.push({ batch: batch as EncodedSpans, answer: (result = { code: ExportResultCode.SUCCESS }) => done(result) });
+    },
+    shutdown: async () => void (shutdowns += 1),
+  } as unknown as SpanExporter;
+  return { exporter, requests, shutdowns: () => shutdowns };
+}
+
+function setup(options: SpanBatcherOptions = {}) {
+  const held = heldExporter();
+  const dropped: number[] = [];
+  const batcher = new SpanBatcher(held.exporter, { onDropped: (n) => dropped.push(n), ...options });
+  const ended: RecordedSpan[] = [];
+  const keep: SpanSink = { onEnd: (span) => ended.push(span) };
+  const tracer = new SpanPipeline({ resource: resourceFromAttributes({ 'service.name': 't' }), sampler: samplerFromEnv({}, []), sinks: [keep, batcher] }).getTracer('tributary');
+  const spans = (count: number): void => {
+    for (let i = 0; i < count; i++) tracer.startSpan(`span ${ended.length}`, { startTime: [1, 0] }, ROOT_CONTEXT).end([2, 0]);
+  };
+  return { ...held, batcher, dropped, ended, spans, tracer };
+}
+
+beforeEach(() => void vi.useFakeTimers());
+afterEach(() => void vi.useRealTimers());
+
+describe('SpanBatcher', () => {
+  it('sends a full batch at once, encoded as the SDK would encode those spans, and the rest after the schedule delay', () => {
+    const { spans, requests, ended } = setup({ maxExportBatchSize: 3, scheduledDelayMillis: 1000 });
+    spans(4);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.batch.length).toBe(3);
+    expect(Buffer.from(requests[0]!.batch.bytes)).toEqual(Buffer.from(encodeSpans(ended.slice(0, 3) as unknown as ReadableSpan[])));
+    requests[0]?.answer();
+    vi.advanceTimersByTime(999);
+    expect(requests).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.batch.length).toBe(1);
+  });
+
+  it('sends one batch at a time: the next waits for the export in flight to end', () => {
+    const { spans, requests } = setup({ maxExportBatchSize: 2 });
+    spans(6);
+    expect(requests).toHaveLength(1);
+    requests[0]?.answer({ code: ExportResultCode.FAILED, error: new Error('collector down') });
+    expect(requests).toHaveLength(2);
+    requests[1]?.answer();
+    expect(requests.map((r) => r.batch.length)).toEqual([2, 2, 2]);
+  });
+
+  it('drops and counts the spans past the queue while the collector holds an export', () => {
+    const { spans, requests, dropped } = setup({ maxExportBatchSize: 2, maxQueueSize: 4 });
+    spans(2); // handed to the exporter, which does not answer
+    spans(6); // 4 fit the queue, 2 are dropped
+    expect(requests).toHaveLength(1);
+    expect(dropped).toEqual([1, 1]);
+    requests[0]?.answer();
+    requests[1]?.answer();
+    expect(requests.map((r) => r.batch.length)).toEqual([2, 2, 2]);
+  });
+
+  it('ignores spans that are recorded but not sampled', () => {
+    const held = heldExporter();
+    const batcher = new SpanBatcher(held.exporter, { maxExportBatchSize: 1 });
+    const recordOnly = { shouldSample: () => ({ decision: 1 }), toString: () => 'RecordOnly' };
+    const tracer = new SpanPipeline({ resource: resourceFromAttributes({}), sampler: recordOnly, sinks: [batcher] }).getTracer('t');
+    const span = tracer.startSpan('x');
+    expect(span.isRecording()).toBe(true);
+    span.end();
+    expect(held.requests).toHaveLength(0);
+  });
+
+  it('forceFlush sends a partial batch and resolves when its export has ended; it gives up after the export timeout', async () => {
+    const { batcher, spans, requests } = setup({ exportTimeoutMillis: 500 });
+    spans(2);
+    let flushed = false;
+    const flush = batcher.forceFlush().then(() => (flushed = true));
+    expect(requests).toHaveLength(1);
+    await Promise.resolve();
+    expect(flushed).toBe(false);
+    requests[0]?.answer();
+    await flush;
+    spans(1);
+    const stuck = batcher.forceFlush();
+    const outcome = stuck.then(() => 'resolved', (error: Error) => error.message);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await outcome).toBe('Timeout');
+  });
+
+  it('shutdown flushes, shuts the exporter down once, and ignores spans that end afterwards', async () => {
+    const { batcher, spans, requests, shutdowns } = setup();
+    spans(3);
+    const done = batcher.shutdown();
+    requests[0]?.answer();
+    await done;
+    await batcher.shutdown();
+    expect(shutdowns()).toBe(1);
+    spans(5);
+    await batcher.forceFlush();
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.batch.length).toBe(3);
+  });
+});
