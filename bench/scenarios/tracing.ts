@@ -19,7 +19,7 @@ export function tracingEnv(sinkUrl: string | undefined): Record<string, string> 
   return sinkUrl === undefined ? { ...common, OTEL_TRACES_EXPORTER: 'none' } : { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl };
 }
 const DELAY_MS = 0;
-/** The SDK's batch span processor exports every 5 s by default; wait a little longer before concluding. */
+/** The batch span processor exports every 5 s by default (OTEL_BSP_SCHEDULE_DELAY); wait a little longer before concluding. */
 const FLUSH_WAIT_MS = 6500;
 
 interface SinkStats {
@@ -96,7 +96,7 @@ export async function tracing(ctx: Ctx): Promise<ScenarioResult> {
     title: 'Tracing cost',
     measures:
       `Tributary twice, upstreams at ${DELAY_MS} ms, ${CONNECTIONS} connections: once with OTEL_TRACES_EXPORTER=none, ` +
-      `once exporting with the SDK's batch span processor (standard OTEL_* environment, defaults) over OTLP/HTTP ` +
+      `once exporting, 100 % sampled, with its batch span processor (standard OTEL_* environment, defaults) over OTLP/HTTP ` +
       `to a loopback sink that only counts bytes. Ratio of requests/s and of CPU per request, on ÷ off.`,
     status: wired ? 'ok' : 'not available: tracing not wired (the OTLP sink received nothing); both rows ran without tracing',
     tables: [
