@@ -1,86 +1,26 @@
 /**
  * The gateway's own work per request, without sockets: the app of checkout ROOT (default: this
- * one) built as the Node entry builds it (no telemetry SDK, the W3C propagator, a shutdown cutoff,
- * load shedding, and where the checkout has them compression and the slow-loop routes), answering scenario 2's endpoint over a transport that answers at once from
- * memory. WARM requests, then N measured ones, 50 at a time. Under callgrind (bench/instructions.ts)
+ * one) in-process (bench/lib/in-process-app.ts), no telemetry SDK. WARM requests, then N measured
+ * ones, 50 at a time. Under callgrind (bench/instructions.ts)
  * the counters are zeroed after the warm-up and dumped after the N requests.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { tributaryConfig } from './contenders.ts';
+import { drive, inProcessGateway } from './in-process-app.ts';
 
 const root = resolve(process.env.ROOT ?? join(import.meta.dirname, '../..'));
 const warm = Number(process.env.WARM ?? 1000);
 const measured = Number(process.env.N ?? 1000);
 const underCallgrind = process.env.CALLGRIND === '1';
-const CONNECTIONS = 50;
-
-// Older checkouts kept the compiler in one file.
-const planModule = existsSync(join(root, 'src/services/plan/index.ts')) ? 'src/services/plan/index.ts' : 'src/services/plan.ts';
-const { compilePlan } = await import(join(root, planModule));
-const { createApp } = await import(join(root, 'src/app.ts'));
-const { createTelemetry } = await import(join(root, 'src/services/telemetry.ts'));
-const requireHere = createRequire(join(root, 'package.json'));
-const { propagation } = requireHere('@opentelemetry/api');
-const core = requireHere('@opentelemetry/core');
-propagation.setGlobalPropagator(new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }));
-
-// Scenario 2's config: the three upstreams behind GET /v1/agg/:id, on ports the fetcher tells apart.
-const base = (port: number): string => `http://127.0.0.1:${port}/d/0`;
-const plan = compilePlan(tributaryConfig({ USERS_URL: base(1), ORDERS_URL: base(2), RECS_URL: base(3), LIMITED_URL: base(4) }, []));
-const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
-const bodies = [
-  encode({ id: '1', name: 'Ada Lovelace', email: 'ada@example.com', tier: 'gold' }),
-  encode([{ id: 'o1', total: 12.5 }, { id: 'o2', total: 8 }, { id: 'o3', total: 99.99 }]),
-  encode([{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }, { sku: 'd' }]),
-];
-const headers = { get: (name: string) => (name === 'content-type' ? 'application/json' : null) };
-async function fetcher(url: string) {
-  await null;
-  const body = bodies[Number(url.charAt(17)) - 1] as Uint8Array; // http://127.0.0.1:<1|2|3>/...
-  return { status: 200, headers, body: { async *[Symbol.asyncIterator]() { yield body; }, cancel: async () => {} } };
-}
-// What later checkouts add in the Node entry, when this one has it: the compression middleware and
-// the routes tracker of the slow-loop log.
-const optional = async (file: string, name: string): Promise<unknown> =>
-  existsSync(join(root, file)) ? (await import(join(root, file)))[name] : undefined;
-const compressor = await optional('src/node/compression.ts', 'nodeCompressor');
-const ServedRoutes = (await optional('src/routes/served-routes.ts', 'ServedRoutes')) as (new () => unknown) | undefined;
-const { app } = createApp({
-  ...(compressor ? { compressor } : {}),
-  ...(ServedRoutes ? { servedRoutes: new ServedRoutes() } : {}),
-  plan,
-  fetcher,
-  telemetry: createTelemetry({ traces: false, metrics: false }),
-  cutoff: new AbortController().signal,
-  admission: { maxInFlight: 128 },
-  readiness: { draining: false },
-  maxRequestBodyBytes: 1 << 20,
-  log: () => {},
-});
-
-async function drive(count: number): Promise<void> {
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (sent++ < count) {
-        const res: Response = await app.fetch(new Request('http://127.0.0.1:8787/v1/agg/1'));
-        if (res.status !== 200) throw new Error(`answered ${res.status}: ${await res.text()}`);
-        await res.text();
-      }
-    }),
-  );
-}
+const app = (await inProcessGateway(root)).app();
 
 const callgrind = (flag: string): void => {
   if (underCallgrind) execFileSync('callgrind_control', [flag, String(process.pid)], { stdio: 'ignore' });
 };
-await drive(warm);
+await drive(app, warm);
 callgrind('-z');
 const cpu = process.cpuUsage();
-await drive(measured);
+await drive(app, measured);
 const used = process.cpuUsage(cpu);
 callgrind('-d');
 if (!underCallgrind) console.log(`${((used.user + used.system) / 1000 / measured).toFixed(4)} CPU ms per request`);
