@@ -1,4 +1,4 @@
-import { TraceFlags } from '@opentelemetry/api';
+import { diag, TraceFlags } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { SpanSink } from '../services/tracing/recorded-span.ts';
@@ -18,7 +18,7 @@ export interface SpanBatcherOptions {
   maxQueueSize?: number;
   /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request at most. Default 512. */
   maxExportBatchSize?: number;
-  /** OTEL_BSP_EXPORT_TIMEOUT: how long a flush waits for an export. Default 30000 ms. */
+  /** OTEL_BSP_EXPORT_TIMEOUT: how long an export (and a flush) may take before it is given up. Default 30000 ms. */
   exportTimeoutMillis?: number;
   /** Told how many spans were dropped because the queue was full. */
   onDropped?: (count: number) => void;
@@ -52,15 +52,17 @@ export class SpanBatcher implements SpanSink {
   #queued = 0;
   #exporting = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #idle: (() => void)[] = [];
+  /** Flushes waiting for the exports to end; told whether one of those was given up. */
+  #idle: ((gaveUp: boolean) => void)[] = [];
+  #gaveUp = false;
   #shutDown = false;
 
   constructor(exporter: SpanExporter, options: SpanBatcherOptions = {}) {
     this.#exporter = exporter;
     this.#delayMs = options.scheduledDelayMillis ?? 5000;
-    this.#maxBatch = Math.max(1, options.maxExportBatchSize ?? 512);
-    // As the SDK: a batch never holds more than the queue.
-    this.#maxQueue = Math.max(this.#maxBatch, options.maxQueueSize ?? 2048);
+    this.#maxQueue = Math.max(1, options.maxQueueSize ?? 2048);
+    // As the SDK: a batch never holds more than the queue (the queue is the memory bound).
+    this.#maxBatch = Math.min(Math.max(1, options.maxExportBatchSize ?? 512), this.#maxQueue);
     this.#timeoutMs = options.exportTimeoutMillis ?? 30_000;
     this.#onDropped = options.onDropped ?? (() => {});
   }
@@ -73,7 +75,13 @@ export class SpanBatcher implements SpanSink {
       this.#onDropped(1);
       return;
     }
-    this.#batch.add(span);
+    try {
+      this.#batch.add(span);
+    } catch (error) {
+      // A span that cannot be encoded (a malformed link from other code) is left out; the batch is intact.
+      diag.warn('tributary: a span could not be encoded for export; dropped', error);
+      return;
+    }
     this.#queued += 1;
     if (this.#batch.size >= this.#maxBatch) {
       this.#cut();
@@ -89,21 +97,16 @@ export class SpanBatcher implements SpanSink {
     }
   }
 
-  /** Sends everything batched and waits, at most the export timeout, until the last export has ended. */
+  /**
+   * Sends everything batched and resolves once the last export has ended; rejects with `Timeout`
+   * when one of them was given up after the export timeout (as the SDK's processor does).
+   */
   async forceFlush(): Promise<void> {
     this.#cut();
     this.#pump();
     if (!this.#exporting) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('Timeout')), this.#timeoutMs);
-    });
-    try {
-      await Promise.race([idle, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const gaveUp = await new Promise<boolean>((resolve) => this.#idle.push(resolve));
+    if (gaveUp) throw new Error('Timeout');
   }
 
   /** Flushes, then shuts the exporter down; spans that end later are ignored. */
@@ -131,17 +134,33 @@ export class SpanBatcher implements SpanSink {
     if (this.#exporting) return;
     const next = this.#ready.shift();
     if (!next) {
-      for (const resolve of this.#idle.splice(0)) resolve();
+      for (const settle of this.#idle.splice(0)) settle(this.#gaveUp);
+      this.#gaveUp = false;
       return;
     }
     this.#exporting = true;
     this.#queued -= next.length;
-    // The exporter reads `EncodedSpans` through our serializer (createTraceExporter). A failure is
-    // the exporter's (and its watcher's) to report; the next batch goes out either way.
-    this.#exporter.export(next as never, (_result: ExportResult) => {
+    // The export ends once: when the exporter answers, or after the export timeout (as the SDK's
+    // processor gives up on an export that hangs), whichever comes first. A failure is the
+    // exporter's (and its watcher's) to report; the next batch goes out either way.
+    let ended = false;
+    const end = (gaveUp: boolean): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      if (gaveUp) this.#gaveUp = true;
       this.#exporting = false;
       if (this.#ready.length === 0 && this.#batch.size >= this.#maxBatch) this.#cut();
       this.#pump();
-    });
+    };
+    const timer = setTimeout(() => end(true), this.#timeoutMs);
+    timer.unref?.();
+    try {
+      // The exporter reads `EncodedSpans` through our serializer (createTraceExporter).
+      this.#exporter.export(next as never, (_result: ExportResult) => end(false));
+    } catch (error) {
+      diag.warn('tributary: the span exporter failed', error);
+      end(false);
+    }
   }
 }

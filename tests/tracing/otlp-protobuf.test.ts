@@ -34,6 +34,10 @@ const VALUES: Attributes = {
   'a.strings': ['a', 'β', ''],
   'a.numbers': [1, -2, 2.5],
   'a.holes': ['a', null, 'c'],
+  // What the SDK 3 accepts besides: bytes, maps, mixed arrays.
+  'a.bytes': new Uint8Array([0, 1, 254, 255]) as unknown as string,
+  'a.map': { k: 'v', n: 2, nested: { deep: [true, null] } } as unknown as string,
+  'a.mixed': [1, 'two', false] as unknown as string[],
 };
 
 const remoteParent = trace.setSpanContext(ROOT_CONTEXT, {

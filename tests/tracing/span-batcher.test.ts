@@ -89,7 +89,7 @@ describe('SpanBatcher', () => {
     expect(held.requests).toHaveLength(0);
   });
 
-  it('forceFlush sends a partial batch and resolves when its export has ended; it gives up after the export timeout', async () => {
+  it('forceFlush sends a partial batch and resolves when its export has ended; it rejects when the export is given up', async () => {
     const { batcher, spans, requests } = setup({ exportTimeoutMillis: 500 });
     spans(2);
     let flushed = false;
@@ -104,6 +104,61 @@ describe('SpanBatcher', () => {
     const outcome = stuck.then(() => 'resolved', (error: Error) => error.message);
     await vi.advanceTimersByTimeAsync(500);
     expect(await outcome).toBe('Timeout');
+  });
+
+  it('gives up on an export that never answers after the export timeout, and sends the next batch', async () => {
+    const { spans, requests } = setup({ maxExportBatchSize: 2, exportTimeoutMillis: 1000 });
+    spans(4);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(requests).toHaveLength(2);
+    // A late answer to the export given up changes nothing, and neither does a second answer.
+    requests[0]?.answer();
+    requests[1]?.answer();
+    requests[1]?.answer();
+    spans(2);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('an exporter that throws does not stop the exports that follow', () => {
+    const requests: number[] = [];
+    let calls = 0;
+    const exporter = {
+      export(batch: unknown, done: (result: ExportResult) => void) {
+        calls += 1;
+        if (calls === 1) throw new Error('exporter bug');
+        requests.push((batch as EncodedSpans).length);
+        done({ code: ExportResultCode.SUCCESS });
+      },
+      shutdown: async () => {},
+    } as unknown as SpanExporter;
+    const batcher = new SpanBatcher(exporter, { maxExportBatchSize: 1 });
+    const tracer = new SpanPipeline({ resource: resourceFromAttributes({}), sampler: samplerFromEnv({}, []), sinks: [batcher] }).getTracer('t');
+    tracer.startSpan('a').end();
+    tracer.startSpan('b').end();
+    expect(requests).toEqual([1]);
+  });
+
+  it('a queue smaller than the batch size bounds the batch, as in the SDK', () => {
+    const { spans, requests } = setup({ maxQueueSize: 4, maxExportBatchSize: 512 });
+    spans(10);
+    expect(requests.map((r) => r.batch.length)).toEqual([4]);
+  });
+
+  it('leaves out a span it cannot encode and keeps the rest of its batch intact; the span still reaches the other processors', () => {
+    const { spans, requests, ended, tracer, batcher } = setup({ maxExportBatchSize: 3 });
+    spans(1);
+    // A link without ids (from code other than Tributary's) cannot be encoded.
+    const broken = tracer.startSpan('broken', { links: [{ context: {} as never }] });
+    expect(() => broken.end()).not.toThrow();
+    expect(ended.at(-1)?.name).toBe('broken');
+    spans(2);
+    expect(requests).toHaveLength(1);
+    const good = ended.filter((s) => s.name !== 'broken') as unknown as ReadableSpan[];
+    expect(Buffer.from(requests[0]!.batch.bytes)).toEqual(Buffer.from(encodeSpans(good)));
+    void batcher;
   });
 
   it('shutdown flushes, shuts the exporter down once, and ignores spans that end afterwards', async () => {

@@ -126,37 +126,91 @@ describe('RecordedSpan', () => {
     expect(ended.map((s) => s.status)).toEqual([{ code: SpanStatusCode.OK }, { code: SpanStatusCode.ERROR, message: 'upstream profile timed out' }]);
   });
 
-  it('drops invalid attribute values, copies arrays, and applies the count and length limits, counting what it dropped', () => {
-    const { tracer, ended } = pipeline({}, { attributeCountLimit: 3, attributeValueLengthLimit: 4, eventCountLimit: 1, linkCountLimit: 1 });
+  it('keeps the values the SDK keeps (bytes, maps, mixed arrays, null), copies them, and drops the rest', () => {
+    const { tracer, ended } = pipeline({}, { attributeValueLengthLimit: 4 });
     const list = ['abcdef', 'x'];
     const span = tracer.startSpan('x');
     span.setAttribute('list', list);
     span.setAttribute('mixed', [1, 'a'] as unknown as string[]);
-    span.setAttribute('object', { no: 1 } as unknown as string);
-    span.setAttribute('long', 'abcdefgh');
-    span.setAttribute('n', 1);
-    span.setAttribute('over', 2);
-    span.setAttribute('n', 5); // an existing key may still change
-    span.addEvent('one', { k: 'valuevalue' }).addEvent('two');
-    span.addLink({ context: span.spanContext() }).addLink({ context: span.spanContext() });
+    span.setAttribute('map', { a: 'abcdef', n: 1 } as unknown as string);
+    span.setAttribute('bytes', new Uint8Array([1, 2, 3, 4, 5, 6]) as unknown as string);
+    span.setAttribute('null', null as unknown as string);
+    span.setAttribute('date', new Date(0) as unknown as string);
+    span.setAttribute('fn', (() => 1) as unknown as string);
     list[0] = 'changed';
     span.end();
     const [done] = ended as [RecordedSpan];
-    expect(done.attributes).toEqual({ list: ['abcd', 'x'], long: 'abcd', n: 5 });
-    expect(done.droppedAttributesCount).toBe(1);
-    expect(done.events.map((e) => [e.name, e.attributes])).toEqual([['one', { k: 'valu' }]]);
-    expect(done.droppedEventsCount).toBe(1);
-    expect(done.links).toHaveLength(1);
-    expect(done.droppedLinksCount).toBe(1);
+    expect(done.attributes).toEqual({ list: ['abcd', 'x'], mixed: [1, 'a'], map: { a: 'abcd', n: 1 }, bytes: new Uint8Array([1, 2, 3, 4]), null: null });
   });
 
-  it('records an exception as the SDK names its attributes', () => {
+  it('applies the count limits as the SDK does: attributes past it dropped, the oldest events and links make room', () => {
+    const { tracer, ended } = pipeline({}, { attributeCountLimit: 2, eventCountLimit: 2, linkCountLimit: 2 });
+    const link = (n: number) => ({ context: { traceId: `${n}`.padStart(32, '0'), spanId: `${n}`.padStart(16, '0'), traceFlags: 1 } });
+    const span = tracer.startSpan('x', { links: [link(1), link(2), link(3)] });
+    span.setAttribute('a', 1).setAttribute('b', 2).setAttribute('c', 3).setAttribute('a', 5);
+    // Object.prototype's names are keys like any other, not ones the span already has.
+    span.setAttribute('constructor', 'x').setAttribute('toString', 'y');
+    span.addEvent('e1').addEvent('e2').addEvent('e3');
+    span.addLink(link(4));
+    span.end();
+    const [done] = ended as [RecordedSpan];
+    expect(done.attributes).toEqual({ a: 5, b: 2 });
+    expect(done.droppedAttributesCount).toBe(3);
+    expect(done.events.map((e) => e.name)).toEqual(['e2', 'e3']);
+    expect(done.droppedEventsCount).toBe(1);
+    expect(done.links.map((l) => l.context.spanId.slice(-1))).toEqual(['3', '4']);
+    expect(done.droppedLinksCount).toBe(2);
+  });
+
+  it('event attributes take simple values only; a time given twice is the second', () => {
+    const { tracer, ended } = pipeline({}, { attributeValueLengthLimit: 4 });
+    const span = tracer.startSpan('x');
+    span.addEvent('one', { k: 'valuevalue', map: { no: 1 } as unknown as string, ok: [1, 2] });
+    span.addEvent('two', [1, 5], [2, 7]);
+    span.end();
+    const [done] = ended as [RecordedSpan];
+    expect(done.events[0]).toMatchObject({ name: 'one', attributes: { k: 'valu', ok: [1, 2] }, droppedAttributesCount: 1 });
+    expect(done.events[1]?.time).toEqual([2, 7]);
+  });
+
+  it('ignores a value length limit of 0, as the SDK does, instead of emptying every string', () => {
+    const { tracer, ended } = pipeline({}, { attributeValueLengthLimit: 0 });
+    tracer.startSpan('x', { attributes: { 'url.full': 'http://x/y' } }).end();
+    expect(ended[0]?.attributes['url.full']).toBe('http://x/y');
+  });
+
+  it('records nothing where tracing is suppressed (an exporter\'s own requests)', () => {
+    const { tracer, ended } = pipeline();
+    const suppressed = ROOT_CONTEXT.setValue(Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING'), true);
+    const span = tracer.startSpan('x', {}, suppressed);
+    expect(span.isRecording()).toBe(false);
+    span.end();
+    expect(ended).toHaveLength(0);
+  });
+
+  it('a span processor that throws neither reaches the code that ends the span nor keeps the span from the others', () => {
+    const seen: string[] = [];
+    const provider = new SpanPipeline({
+      resource: resourceFromAttributes({}),
+      sampler: samplerFromEnv({}, []),
+      sinks: [{ onEnd: () => { throw new Error('broken processor'); } }, { onEnd: (span) => void seen.push(span.name) }],
+    });
+    expect(() => provider.getTracer('t').startSpan('x').end()).not.toThrow();
+    expect(seen).toEqual(['x']);
+  });
+
+  it('records an exception as the SDK names its attributes: a code before a class name', () => {
     const { tracer, ended } = pipeline();
     const span = tracer.startSpan('x');
     span.recordException(new TypeError('bad input'));
+    span.recordException(Object.assign(new Error('connect failed'), { code: 'ECONNREFUSED' }));
+    span.recordException({} as unknown as Error);
     span.end();
-    expect(ended[0]?.events[0]).toMatchObject({ name: 'exception', attributes: { 'exception.type': 'TypeError', 'exception.message': 'bad input' } });
-    expect(ended[0]?.events[0]?.attributes?.['exception.stacktrace']).toContain('TypeError: bad input');
+    const events = ended[0]?.events ?? [];
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ name: 'exception', attributes: { 'exception.type': 'TypeError', 'exception.message': 'bad input' } });
+    expect(events[0]?.attributes?.['exception.stacktrace']).toContain('TypeError: bad input');
+    expect(events[1]?.attributes?.['exception.type']).toBe('ECONNREFUSED');
   });
 });
 

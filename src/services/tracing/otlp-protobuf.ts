@@ -60,13 +60,20 @@ export class SpanBatch {
     return this.#size;
   }
 
+  /** Encodes one more span. A span that cannot be encoded throws and leaves the batch as it was. */
   add(span: EncodableSpan): void {
     let scopes = this.#groups.get(span.resource);
     if (!scopes) this.#groups.set(span.resource, (scopes = new Map()));
     let w = scopes.get(span.instrumentationScope);
     if (!w) scopes.set(span.instrumentationScope, (w = new Writer(16 * 1024)));
-    w.tag(2, 2);
-    writeSpan(w, span);
+    const before = w.length;
+    try {
+      w.tag(2, 2);
+      writeSpan(w, span);
+    } catch (error) {
+      w.truncate(before);
+      throw error;
+    }
     this.#size += 1;
   }
 
@@ -76,10 +83,13 @@ export class SpanBatch {
     for (const scopes of this.#groups.values()) for (const spans of scopes.values()) length += spans.length + 64;
     const w = new Writer(1024 + length);
     for (const [resource, scopes] of this.#groups) {
+      // A group whose only span could not be encoded has no bytes: no empty message for it.
+      if (![...scopes.values()].some((spans) => spans.length > 0)) continue;
       w.tag(1, 2);
       const resourceSpans = w.begin(3);
       w.raw(encodedOnce(resource, encodeResource));
       for (const [scope, spans] of scopes) {
+        if (spans.length === 0) continue;
         w.tag(2, 2);
         const scopeSpans = w.begin(3);
         w.raw(encodedOnce(scope, encodeScope));
@@ -250,7 +260,10 @@ function writeAnyValue(w: Writer, value: AttributeValue | null | undefined): voi
       }
       return;
   }
-  if (Array.isArray(value)) {
+  if (value instanceof Uint8Array) {
+    w.tag(7, 2);
+    w.bytes(value);
+  } else if (Array.isArray(value)) {
     w.tag(5, 2);
     const array = w.begin(1);
     for (const item of value) {
@@ -260,6 +273,24 @@ function writeAnyValue(w: Writer, value: AttributeValue | null | undefined): voi
       w.end(one);
     }
     w.end(array);
+  } else if (typeof value === 'object' && value !== null) {
+    // A map (KeyValueList): the SDK 3 accepts plain objects as attribute values.
+    w.tag(6, 2);
+    const list = w.begin(1);
+    const map = value as Record<string, AttributeValue | undefined>;
+    for (const key in map) {
+      if (!Object.hasOwn(map, key)) continue;
+      w.tag(1, 2);
+      const kv = w.begin(1);
+      w.tag(1, 2);
+      w.string(key);
+      w.tag(2, 2);
+      const any = w.begin(1);
+      writeAnyValue(w, map[key]);
+      w.end(any);
+      w.end(kv);
+    }
+    w.end(list);
   }
   // null, undefined (an array's hole): an empty value, as the SDK writes it
 }
@@ -501,6 +532,11 @@ class Writer {
   /** Bytes written so far. */
   get length(): number {
     return this.#pos;
+  }
+
+  /** Forgets what was written after `length` bytes. */
+  truncate(length: number): void {
+    this.#pos = Math.min(this.#pos, length);
   }
 
   /** What was written, without copying (valid until the next write). */

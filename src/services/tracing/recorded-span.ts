@@ -116,7 +116,12 @@ export class RecordedSpan implements Span {
     this.resource = shared.resource;
     this.instrumentationScope = shared.instrumentationScope;
     if (attributes) this.setAttributes(attributes);
-    if (links) this.addLinks(links as Link[]);
+    // As the SDK: links given at the start are kept as given, the newest ones past the limit.
+    if (links && links.length > 0) {
+      const limit = shared.limits.linkCountLimit;
+      this.links = links.length > limit ? links.slice(links.length - limit) : [...links];
+      this.droppedLinksCount = Math.max(0, links.length - limit);
+    }
   }
 
   spanContext(): SpanContext {
@@ -124,21 +129,30 @@ export class RecordedSpan implements Span {
   }
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
-    if (this.ended || value === undefined || value === null || key.length === 0) return this;
-    const checked = attributeValue(value, this.#shared.limits.attributeValueLengthLimit);
-    if (checked === undefined) {
-      diag.warn(`tributary: span attribute ${key} has an invalid value; dropped`);
+    if (this.ended || value === undefined) return this;
+    if (key.length === 0) {
+      diag.warn('tributary: a span attribute with an empty key was dropped');
       return this;
     }
     const attributes = this.attributes as Record<string, AttributeValue>;
-    if (!(key in attributes)) {
-      if (this.#attributeCount >= this.#shared.limits.attributeCountLimit) {
-        this.droppedAttributesCount += 1;
-        return this;
-      }
-      this.#attributeCount += 1;
+    const isNew = !Object.hasOwn(attributes, key);
+    if (isNew && this.#attributeCount >= this.#shared.limits.attributeCountLimit) {
+      this.droppedAttributesCount += 1;
+      return this;
     }
-    attributes[key] = checked;
+    // The usual values first: a string, a number, a boolean.
+    const limit = this.#shared.limits.attributeValueLengthLimit;
+    const type = typeof value;
+    let kept: AttributeValue | undefined;
+    if (type === 'number' || type === 'boolean') kept = value;
+    else if (type === 'string') kept = (value as string).length > limit ? (value as string).slice(0, limit) : value;
+    else if (isAnyValue(value, new Set())) kept = copyValue(value, limit);
+    else {
+      diag.warn(`tributary: span attribute ${key} has an invalid value; dropped`);
+      return this;
+    }
+    attributes[key] = kept as AttributeValue;
+    if (isNew) this.#attributeCount += 1;
     return this;
   }
 
@@ -150,13 +164,23 @@ export class RecordedSpan implements Span {
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.ended) return this;
     const limits = this.#shared.limits;
-    if (this.events.length >= limits.eventCountLimit) {
+    if (limits.eventCountLimit === 0) {
       this.droppedEventsCount += 1;
       return this;
     }
-    const [attributes, at] = isTimeInput(attributesOrTime) ? [undefined, attributesOrTime] : [attributesOrTime, time];
-    const kept = attributes ? limitAttributes(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit) : undefined;
     if (this.events === NONE) this.events = [];
+    // As the SDK: past the limit the oldest event makes room for the newest.
+    if (this.events.length >= limits.eventCountLimit) {
+      this.events.shift();
+      this.droppedEventsCount += 1;
+    }
+    let attributes: Attributes | undefined;
+    let at: TimeInput | undefined = time;
+    if (isTimeInput(attributesOrTime)) {
+      if (!isTimeInput(time)) at = attributesOrTime;
+    } else attributes = attributesOrTime;
+    // Event attributes take simple values only (OTEP 4485), as the SDK has it.
+    const kept = attributes ? limitAttributes(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit, isSimpleValue) : undefined;
     this.events.push({
       name,
       time: toHrTime(at),
@@ -168,16 +192,20 @@ export class RecordedSpan implements Span {
   addLink(link: Link): this {
     if (this.ended) return this;
     const limits = this.#shared.limits;
-    if (this.links.length >= limits.linkCountLimit) {
+    if (limits.linkCountLimit === 0) {
       this.droppedLinksCount += 1;
       return this;
     }
     if (this.links === NONE) this.links = [];
+    if (this.links.length >= limits.linkCountLimit) {
+      this.links.shift();
+      this.droppedLinksCount += 1;
+    }
     if (!link.attributes) {
-      this.links.push(link);
+      this.links.push({ context: link.context });
       return this;
     }
-    const kept = limitAttributes(link.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit);
+    const kept = limitAttributes(link.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit, (v) => isAnyValue(v, new Set()));
     this.links.push({ context: link.context, attributes: kept.attributes, droppedAttributesCount: kept.dropped });
     return this;
   }
@@ -190,7 +218,7 @@ export class RecordedSpan implements Span {
   setStatus(status: SpanStatus): this {
     // As the SDK: OK is final, UNSET changes nothing, a message belongs to an error only.
     if (this.ended || this.status.code === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET) return this;
-    this.status = status.code === SpanStatusCode.ERROR && status.message ? { code: status.code, message: status.message } : { code: status.code };
+    this.status = status.code === SpanStatusCode.ERROR && typeof status.message === 'string' ? { code: status.code, message: status.message } : { code: status.code };
     return this;
   }
 
@@ -205,7 +233,14 @@ export class RecordedSpan implements Span {
     if (end[0] < this.startTime[0] || (end[0] === this.startTime[0] && end[1] < this.startTime[1])) end = this.startTime;
     this.endTime = end;
     this.ended = true;
-    for (const sink of this.#shared.sinks) sink.onEnd(this);
+    for (const sink of this.#shared.sinks) {
+      // One sink's failure must neither reach the code that ended the span nor keep it from the others.
+      try {
+        sink.onEnd(this);
+      } catch (error) {
+        diag.error('tributary: a span processor failed on a span', error);
+      }
+    }
   }
 
   /** End minus start, `[0, 0]` until the span has ended (read by exporters only). */
@@ -228,53 +263,91 @@ export class RecordedSpan implements Span {
     const attributes: Attributes = {};
     if (typeof exception === 'string') attributes['exception.message'] = exception;
     else if (exception) {
-      if (exception.name) attributes['exception.type'] = exception.name;
-      else if (exception.code !== undefined) attributes['exception.type'] = String(exception.code);
+      // As the SDK: a code (ECONNREFUSED) says more than a class name.
+      if (exception.code) attributes['exception.type'] = String(exception.code);
+      else if (exception.name) attributes['exception.type'] = exception.name;
       if (exception.message) attributes['exception.message'] = exception.message;
       if (exception.stack) attributes['exception.stacktrace'] = exception.stack;
     }
-    this.addEvent('exception', attributes, time);
+    if (attributes['exception.type'] || attributes['exception.message']) this.addEvent('exception', attributes, time);
+    else diag.warn('tributary: an exception with neither a type nor a message was not recorded');
   }
 }
 
-/** A primitive, or an array of one primitive type (nulls allowed), strings cut to the length limit; else undefined. */
-function attributeValue(value: AttributeValue, maxLength: number): AttributeValue | undefined {
+/**
+ * A span or link attribute value as the SDK 3 accepts it (an OTLP AnyValue): a primitive, null,
+ * bytes, or an array or plain object of those, without cycles.
+ */
+function isAnyValue(value: unknown, seen: Set<object>): boolean {
   switch (typeof value) {
     case 'string':
-      return value.length > maxLength ? value.slice(0, maxLength) : value;
     case 'number':
     case 'boolean':
-      return value;
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
   }
-  if (!Array.isArray(value)) return undefined;
+  if (value === null || value instanceof Uint8Array) return true;
+  const object = value as object;
+  if (seen.has(object)) return false;
+  seen.add(object);
+  let valid = true;
+  if (Array.isArray(object)) {
+    for (const item of object) if (item !== undefined && !isAnyValue(item, seen)) valid = false;
+  } else if (object.constructor !== Object && object.constructor !== undefined) valid = false;
+  else for (const item of Object.values(object)) if (item !== undefined && !isAnyValue(item, seen)) valid = false;
+  seen.delete(object);
+  return valid;
+}
+
+/** An event attribute value: a primitive, or an array of one primitive type (nulls allowed). */
+function isSimpleValue(value: unknown): boolean {
+  const t = typeof value;
+  if (t === 'string' || t === 'number' || t === 'boolean') return true;
+  if (!Array.isArray(value)) return false;
   let type: string | undefined;
   for (const item of value) {
     if (item === null || item === undefined) continue;
-    const t = typeof item;
-    if (t !== 'string' && t !== 'number' && t !== 'boolean') return undefined;
-    if (type === undefined) type = t;
-    else if (t !== type) return undefined;
+    const it = typeof item;
+    if (it !== 'string' && it !== 'number' && it !== 'boolean') return false;
+    if (type === undefined) type = it;
+    else if (it !== type) return false;
   }
-  // The caller's array is copied: a later change to it must not change the span.
-  return type === 'string' && Number.isFinite(maxLength)
-    ? (value as (string | null | undefined)[]).map((s) => (typeof s === 'string' && s.length > maxLength ? s.slice(0, maxLength) : s))
-    : ([...value] as AttributeValue);
+  return true;
 }
 
-function limitAttributes(attributes: Attributes, countLimit: number, lengthLimit: number): { attributes: Attributes; dropped: number } {
+/**
+ * A copy of a value, strings and bytes cut to the length limit: a later change to the caller's
+ * array or object must not change the span.
+ */
+function copyValue(value: unknown, limit: number): AttributeValue {
+  if (typeof value === 'string') return (value.length > limit ? value.slice(0, limit) : value) as AttributeValue;
+  if (value === null || typeof value !== 'object') return value as AttributeValue;
+  if (value instanceof Uint8Array) return (value.length > limit ? value.slice(0, limit) : value) as unknown as AttributeValue;
+  if (Array.isArray(value)) return value.map((item) => copyValue(item, limit)) as AttributeValue;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = copyValue(item, limit);
+  return copy as unknown as AttributeValue;
+}
+
+function limitAttributes(
+  attributes: Attributes,
+  countLimit: number,
+  lengthLimit: number,
+  valid: (value: unknown) => boolean,
+): { attributes: Attributes; dropped: number } {
   const kept: Attributes = {};
   let count = 0;
   let dropped = 0;
-  for (const key in attributes) {
-    const raw = attributes[key];
-    if (raw === undefined || raw === null) continue;
-    const value = attributeValue(raw, lengthLimit);
+  for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined) continue;
-    if (count >= countLimit) {
+    if (count >= countLimit || key.length === 0 || !valid(value)) {
       dropped += 1;
       continue;
     }
-    kept[key] = value;
+    kept[key] = copyValue(value, lengthLimit);
     count += 1;
   }
   return { attributes: kept, dropped };

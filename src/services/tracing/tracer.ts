@@ -1,5 +1,7 @@
 import {
   context as contextApi,
+  createContextKey,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   SpanKind,
   trace,
@@ -30,6 +32,8 @@ export interface SpanSampler {
 }
 
 const NOT_RECORD = 0;
+/** The context key `@opentelemetry/core`'s `suppressTracing` sets (the API makes keys with `Symbol.for`). */
+const SUPPRESS_TRACING = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 const RECORD_AND_SAMPLED = 2;
@@ -60,6 +64,8 @@ export class SpanPipeline implements TracerProvider {
   constructor(options: SpanPipelineOptions) {
     this.#options = options;
     this.#limits = { ...DEFAULT_SPAN_LIMITS, ...options.limits };
+    // As the SDK: a length limit that is not positive is no limit (it would empty every string).
+    if (!(this.#limits.attributeValueLengthLimit > 0)) this.#limits.attributeValueLengthLimit = Number.POSITIVE_INFINITY;
   }
 
   getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
@@ -89,6 +95,8 @@ class PipelineTracer implements Tracer {
   }
 
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
+    // An exporter's own requests run with tracing suppressed (the SDK's `suppressTracing`).
+    if (ctx.getValue(SUPPRESS_TRACING) === true) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const context = options.root ? trace.deleteSpan(ctx) : ctx;
     const parent = validParent(context);
     const traceId = parent ? parent.traceId : randomId(16);
