@@ -164,16 +164,6 @@ export class RecordedSpan implements Span {
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.ended) return this;
     const limits = this.#shared.limits;
-    if (limits.eventCountLimit === 0) {
-      this.droppedEventsCount += 1;
-      return this;
-    }
-    if (this.events === NONE) this.events = [];
-    // As the SDK: past the limit the oldest event makes room for the newest.
-    if (this.events.length >= limits.eventCountLimit) {
-      this.events.shift();
-      this.droppedEventsCount += 1;
-    }
     let attributes: Attributes | undefined;
     let at: TimeInput | undefined = time;
     if (isTimeInput(attributesOrTime)) {
@@ -181,32 +171,22 @@ export class RecordedSpan implements Span {
     } else attributes = attributesOrTime;
     // Event attributes take simple values only (OTEP 4485), as the SDK has it.
     const kept = attributes ? limitAttributes(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit, isSimpleValue) : undefined;
-    this.events.push({
-      name,
-      time: toHrTime(at),
-      ...(kept ? { attributes: kept.attributes, droppedAttributesCount: kept.dropped } : {}),
-    });
+    const event = { name, time: toHrTime(at), ...(kept ? { attributes: kept.attributes, droppedAttributesCount: kept.dropped } : {}) };
+    const [events, dropped] = appendBounded(this.events, event, limits.eventCountLimit);
+    this.events = events;
+    this.droppedEventsCount += dropped;
     return this;
   }
 
   addLink(link: Link): this {
     if (this.ended) return this;
     const limits = this.#shared.limits;
-    if (limits.linkCountLimit === 0) {
-      this.droppedLinksCount += 1;
-      return this;
-    }
-    if (this.links === NONE) this.links = [];
-    if (this.links.length >= limits.linkCountLimit) {
-      this.links.shift();
-      this.droppedLinksCount += 1;
-    }
-    if (!link.attributes) {
-      this.links.push({ context: link.context });
-      return this;
-    }
-    const kept = limitAttributes(link.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit, (v) => isAnyValue(v, new Set()));
-    this.links.push({ context: link.context, attributes: kept.attributes, droppedAttributesCount: kept.dropped });
+    const kept = link.attributes
+      ? limitAttributes(link.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit, (v) => isAnyValue(v, new Set()))
+      : undefined;
+    const [links, dropped] = appendBounded(this.links, kept ? { context: link.context, attributes: kept.attributes, droppedAttributesCount: kept.dropped } : { context: link.context }, limits.linkCountLimit);
+    this.links = links;
+    this.droppedLinksCount += dropped;
     return this;
   }
 
@@ -272,6 +252,23 @@ export class RecordedSpan implements Span {
     if (attributes['exception.type'] || attributes['exception.message']) this.addEvent('exception', attributes, time);
     else diag.warn('tributary: an exception with neither a type nor a message was not recorded');
   }
+}
+
+/**
+ * `item` added to a list bounded at `limit`, as the SDK bounds events and links: past the limit the
+ * oldest makes room; with a limit of 0 nothing is kept. Returns the list (a new one in place of the
+ * shared empty one) and how many items were dropped.
+ */
+function appendBounded<T>(list: T[], item: T, limit: number): [T[], number] {
+  if (limit <= 0) return [list, 1];
+  const own = list === NONE ? [] : list;
+  let dropped = 0;
+  if (own.length >= limit) {
+    own.shift();
+    dropped = 1;
+  }
+  own.push(item);
+  return [own, dropped];
 }
 
 /**
