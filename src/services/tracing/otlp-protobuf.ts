@@ -213,14 +213,25 @@ function writeAttributes(w: Writer, attributes: Attributes, field: number): void
       w.raw(bytes);
       continue;
     }
-    const kv = w.begin(1);
-    w.raw(known.key);
-    w.tag(2, 2);
-    const any = w.begin(1);
-    writeAnyValue(w, value);
-    w.end(any);
-    w.end(kv);
+    writeKeyValue(w, known.key, value);
   }
+}
+
+/**
+ * One KeyValue message with its length prefix (what follows its field tag): the key, as its
+ * encoded field or as text, then the value.
+ */
+function writeKeyValue(w: Writer, key: Uint8Array | string, value: AttributeValue | null | undefined): void {
+  const kv = w.begin(1);
+  if (typeof key === 'string') {
+    w.tag(1, 2);
+    w.string(key);
+  } else w.raw(key);
+  w.tag(2, 2);
+  const any = w.begin(1);
+  writeAnyValue(w, value);
+  w.end(any);
+  w.end(kv);
 }
 
 /** A number, a boolean or a short string: a value worth remembering the encoding of. */
@@ -230,13 +241,7 @@ const isSmall = (value: AttributeValue | undefined): value is string | number | 
 /** One KeyValue message with its length prefix, ready to copy after its field tag. */
 function keyValue(key: Uint8Array, value: string | number | boolean): Uint8Array {
   const w = new Writer(key.length + MAX_CACHED_LENGTH * 3 + 16);
-  const kv = w.begin(1);
-  w.raw(key);
-  w.tag(2, 2);
-  const any = w.begin(1);
-  writeAnyValue(w, value);
-  w.end(any);
-  w.end(kv);
+  writeKeyValue(w, key, value);
   return w.finish();
 }
 
@@ -281,14 +286,7 @@ function writeAnyValue(w: Writer, value: AttributeValue | null | undefined): voi
     for (const key in map) {
       if (!Object.hasOwn(map, key)) continue;
       w.tag(1, 2);
-      const kv = w.begin(1);
-      w.tag(1, 2);
-      w.string(key);
-      w.tag(2, 2);
-      const any = w.begin(1);
-      writeAnyValue(w, map[key]);
-      w.end(any);
-      w.end(kv);
+      writeKeyValue(w, key, map[key]);
     }
     w.end(list);
   }

@@ -73,8 +73,8 @@ const NOT_ENDED: HrTime = Object.freeze([0, 0]) as unknown as HrTime;
 /**
  * One recorded span: the API's `Span` for the code that writes it, and the SDK's `ReadableSpan`
  * shape for the processors and exporters that read it once it has ended. Attribute values are
- * checked the cheap way (a primitive, or an array of one primitive type); nothing is copied
- * twice. Ends once; later calls are ignored.
+ * the ones the SDK 3 keeps (a primitive first, the cheap case; else bytes, an array or a plain
+ * object, copied); nothing is copied twice. Ends once; later calls are ignored.
  */
 export class RecordedSpan implements Span {
   readonly #context: SpanContext;
@@ -145,8 +145,7 @@ export class RecordedSpan implements Span {
     const type = typeof value;
     let kept: AttributeValue | undefined;
     if (type === 'number' || type === 'boolean') kept = value;
-    else if (type === 'string') kept = (value as string).length > limit ? (value as string).slice(0, limit) : value;
-    else if (isAnyValue(value, new Set())) kept = copyValue(value, limit);
+    else if (type === 'string' || isAnyValue(value)) kept = copyValue(value, limit);
     else {
       diag.warn(`tributary: span attribute ${key} has an invalid value; dropped`);
       return this;
@@ -182,7 +181,7 @@ export class RecordedSpan implements Span {
     if (this.ended) return this;
     const limits = this.#shared.limits;
     const kept = link.attributes
-      ? limitAttributes(link.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit, (v) => isAnyValue(v, new Set()))
+      ? limitAttributes(link.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit, isAnyValue)
       : undefined;
     const [links, dropped] = appendBounded(this.links, kept ? { context: link.context, attributes: kept.attributes, droppedAttributesCount: kept.dropped } : { context: link.context }, limits.linkCountLimit);
     this.links = links;
@@ -275,7 +274,7 @@ function appendBounded<T>(list: T[], item: T, limit: number): [T[], number] {
  * A span or link attribute value as the SDK 3 accepts it (an OTLP AnyValue): a primitive, null,
  * bytes, or an array or plain object of those, without cycles.
  */
-function isAnyValue(value: unknown, seen: Set<object>): boolean {
+function isAnyValue(value: unknown, seen = new Set<object>()): boolean {
   switch (typeof value) {
     case 'string':
     case 'number':
