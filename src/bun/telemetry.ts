@@ -32,7 +32,7 @@ export async function startBunTelemetry(env: Env, logger: Pick<EntryLogger, 'war
   if (!otlp && !waterfall) return { describe: undefined, shutdown: async () => {} };
 
   // Loaded only now: a gateway that exports nothing does not pay for the SDK.
-  const [{ BatchSpanProcessor, SimpleSpanProcessor }, { createTraceExporter, otlpTarget }, { WaterfallExporter }, { startTracePipeline }, { SpanBatcher }] = await Promise.all([
+  const [{ SimpleSpanProcessor }, { createTraceExporter, otlpTarget }, { WaterfallExporter }, { startTracePipeline }, { otlpBatchProcessor }] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('../serve/otlp-exporters.ts'),
     import('../serve/waterfall-exporter.ts'),
@@ -43,9 +43,7 @@ export async function startBunTelemetry(env: Env, logger: Pick<EntryLogger, 'war
   const described: string[] = [];
   if (otlp) {
     const target = otlpTarget(env, 'traces', (line) => logger.warn(line));
-    const exporter = await createTraceExporter(target.protocol);
-    // Protobuf: spans encoded as they end, as on Node; JSON: the SDK's batch processor.
-    spanProcessors.push(target.protocol === 'http/protobuf' ? (new SpanBatcher(exporter) as unknown as SpanProcessor) : new BatchSpanProcessor({ exporter }));
+    spanProcessors.push(await otlpBatchProcessor(target.protocol, await createTraceExporter(target.protocol)));
     described.push(`traces over OTLP/HTTP (${target.protocol}) to ${target.shownUrl}`);
   }
   if (waterfall) {

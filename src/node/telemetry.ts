@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INSTRUMENTATION_SCOPE } from '../services/telemetry.ts';
 import { droppedSpansListener, ExportHealth, reasonOf, watchMetricExporter, watchSpanExporter } from './export-health.ts';
 import { createMetricExporter, createTraceExporter, otlpTarget } from '../serve/otlp-exporters.ts';
-import { SpanBatcher } from '../serve/span-batcher.ts';
+import { otlpBatchProcessor } from '../serve/span-batcher.ts';
 import { startTracePipeline } from '../serve/trace-pipeline.ts';
 import { nodeResource } from './resource.ts';
 
@@ -76,7 +76,7 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
   const flushMs = flushBound(env.TRIBUTARY_SHUTDOWN_FLUSH_MS, configWarn);
   // Loaded only now: the SDK and its exporters cost ~40 MB of memory that a process that
   // exports nothing should not pay.
-  const [{ NodeSDK }, { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor }, { WaterfallExporter }] = await Promise.all([
+  const [{ NodeSDK }, { ConsoleSpanExporter, SimpleSpanProcessor }, { WaterfallExporter }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace'),
     import('../serve/waterfall-exporter.ts'),
@@ -95,11 +95,12 @@ export async function startNodeTelemetry(env: Env = process.env, options: NodeTe
       ...optionalNumber('maxQueueSize', env.OTEL_BSP_MAX_QUEUE_SIZE),
       ...optionalNumber('maxExportBatchSize', env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
     };
-    // Protobuf: spans encoded as they end (our batcher); JSON: the SDK's batch processor.
     spanProcessors.push(
-      target.protocol === 'http/protobuf'
-        ? (new SpanBatcher(exporter, { ...batching, onDropped: (count) => health.dropped(count) }) as unknown as SpanProcessor)
-        : new BatchSpanProcessor({ exporter, selfObsMeterProvider: droppedSpansListener(health), ...batching }),
+      await otlpBatchProcessor(target.protocol, exporter, {
+        ...batching,
+        onDropped: (count) => health.dropped(count),
+        selfObsMeterProvider: droppedSpansListener(health),
+      }),
     );
   }
   if (consoleTraces) spanProcessors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));

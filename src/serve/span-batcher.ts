@@ -1,8 +1,9 @@
-import { diag, TraceFlags } from '@opentelemetry/api';
+import { diag, TraceFlags, type MeterProvider } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { SpanSink } from '../services/tracing/recorded-span.ts';
 import { SpanBatch, type EncodableSpan } from '../services/tracing/otlp-protobuf.ts';
+import type { OtlpProtocol } from './otlp-exporters.ts';
 
 /** An export request already encoded: what the batcher hands the exporter. `length`: its span count. */
 export interface EncodedSpans {
@@ -38,7 +39,7 @@ export interface SpanBatcherOptions {
  * // a sink of the span pipeline; at exit:
  * await batcher.shutdown();
  */
-export class SpanBatcher implements SpanSink {
+export class SpanBatcher implements SpanSink, SpanProcessor {
   readonly #exporter: SpanExporter;
   readonly #delayMs: number;
   readonly #maxQueue: number;
@@ -150,7 +151,6 @@ export class SpanBatcher implements SpanSink {
       clearTimeout(timer);
       if (gaveUp) this.#gaveUp = true;
       this.#exporting = false;
-      if (this.#ready.length === 0 && this.#batch.size >= this.#maxBatch) this.#cut();
       this.#pump();
     };
     const timer = setTimeout(() => end(true), this.#timeoutMs);
@@ -163,4 +163,23 @@ export class SpanBatcher implements SpanSink {
       end(false);
     }
   }
+}
+
+/**
+ * The batch processor for an OTLP trace exporter: {@link SpanBatcher} for `http/protobuf` (spans
+ * encoded as they end), the SDK's batch span processor for `http/json`. `onDropped` hears of
+ * spans the batcher drops; the SDK's processor reports its own through `selfObsMeterProvider`.
+ *
+ * @example
+ * const processor = await otlpBatchProcessor('http/protobuf', exporter, { scheduledDelayMillis: 1000 });
+ */
+export async function otlpBatchProcessor(
+  protocol: OtlpProtocol,
+  exporter: SpanExporter,
+  options: SpanBatcherOptions & { selfObsMeterProvider?: MeterProvider } = {},
+): Promise<SpanProcessor> {
+  const { onDropped, selfObsMeterProvider, ...batching } = options;
+  if (protocol === 'http/protobuf') return new SpanBatcher(exporter, { ...batching, ...(onDropped ? { onDropped } : {}) });
+  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace');
+  return new BatchSpanProcessor({ exporter, ...batching, ...(selfObsMeterProvider ? { selfObsMeterProvider } : {}) });
 }
