@@ -2,17 +2,18 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { Engine, type EngineOptions } from './services/engine/index.ts';
 import { createTelemetry, type Telemetry } from './services/telemetry.ts';
-import { serverSpan } from './routes/tracing.ts';
-import type { Plan } from './services/plan/index.ts';
+import { activeTrace, serverSpanHook } from './routes/tracing.ts';
+import type { CompiledEndpoint, Plan } from './services/plan/index.ts';
 import type { Fetcher } from './services/upstream/index.ts';
-import { accessLog, type AccessLogSink } from './routes/access-log.ts';
+import { accessLogHook, type AccessLogSink } from './routes/access-log.ts';
 import { registerDocs, type DocsScript } from './routes/docs.ts';
 import { registerEndpoints } from './routes/endpoints.ts';
-import { notFound, onError, requestId, type AppEnv, type FaultLog } from './routes/errors.ts';
-import { closeWhileDraining, registerHealth, type Readiness } from './routes/health.ts';
-import { createAdmission, markAccepted, type AdmissionOptions } from './routes/admission.ts';
+import { notFound, onError, requestIdHook, type AppEnv, type FaultLog } from './routes/errors.ts';
+import { drainHook, registerHealth, type Readiness } from './routes/health.ts';
+import { acceptedHook, createAdmission, type AdmissionOptions } from './routes/admission.ts';
 import type { ServedRoutes } from './routes/served-routes.ts';
-import { compression, type Compressor } from './routes/compression.ts';
+import { compressionHook, type Compressor } from './routes/compression.ts';
+import { requestFrame, type RequestHook } from './routes/request-frame.ts';
 
 /** What every app takes, whatever owns its engine. */
 interface CommonDeps {
@@ -99,51 +100,47 @@ export function createApp(deps: AppDeps): App;
 export function createApp(deps: PerRequestAppDeps): { app: Hono<AppEnv> };
 export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<AppEnv> } {
   const app = new Hono<AppEnv>();
-  // First of all: the request's deadline counts from here.
-  app.use('*', markAccepted());
+  const log: FaultLog = deps.log ?? ((message, error) => console.error(message, error));
+  const handleError = onError(log);
   let engine: Engine | undefined;
+  let engineHook: RequestHook;
   if ('engineFor' in deps) {
     const { engineFor } = deps;
-    app.use('*', function requestEngine(c, next) {
-      const own = engineFor(c.req.raw);
-      c.set('engine', own);
-      // The request's own tracer and instruments (Workers export each request's spans on their own).
-      return serverSpan(own.telemetry)(c, next);
-    });
+    // The request's own engine, tracer and instruments (Workers export each request's spans on their own).
+    engineHook = { name: 'engine', enter: (c) => void c.set('engine', engineFor(c.req.raw)) };
   } else {
     const telemetry = deps.telemetry ?? createTelemetry();
     const shared = (engine = new Engine(deps.plan, deps.fetcher, { telemetry, ...deps.engine }));
-    const span = serverSpan(telemetry);
-    app.use('*', function processEngine(c, next) {
-      c.set('engine', shared);
-      return span(c, next);
-    });
+    engineHook = { name: 'engine', enter: (c) => void c.set('engine', shared) };
   }
-  // Outside everything that sets what it reports (request id, route, outcome), inside the span.
-  if (deps.accessLog) app.use('*', accessLog(deps.accessLog));
-  app.use('*', requestId());
   const readiness = deps.readiness ?? alwaysReady;
-  if (deps.readiness) app.use('*', closeWhileDraining(readiness));
+  // One frame around every request, outermost first: the deadline counts from acceptance; the
+  // access log reads what the hooks after it set, and writes before the span's `done` ends the span.
+  const hooks: RequestHook[] = [acceptedHook, engineHook, serverSpanHook];
+  if (deps.accessLog) hooks.push(accessLogHook(deps.accessLog));
+  hooks.push(requestIdHook);
+  if (deps.readiness) hooks.push(drainHook(readiness));
+  if (deps.compressor) hooks.push(compressionHook(deps.compressor));
+  app.use('*', requestFrame(hooks, { onError: handleError, log, activeTrace }));
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));
-  if (deps.compressor) app.use('*', compression(deps.compressor));
   registerHealth(app, deps.plan.endpoints.length, readiness);
-  if (deps.servedRoutes) for (const e of deps.plan.endpoints) app.on(e.method, e.path, deps.servedRoutes.track(e.id));
   registerDocs(app, deps.plan, { script: deps.docsScript });
-  const log: FaultLog = deps.log ?? ((message, error) => console.error(message, error));
-  // Before the endpoints' own handlers (and their body limit): a refusal reads nothing.
-  if (deps.admission) {
-    const admission = createAdmission(deps.admission);
-    for (const e of deps.plan.endpoints) app.on(e.method, e.path, admission.guard(e.path));
-  }
+  // Only around the endpoints, before their own handlers (and their body limit): a refusal reads nothing.
+  const admission = deps.admission ? createAdmission(deps.admission) : undefined;
+  const guards = (e: CompiledEndpoint): RequestHook[] => [
+    ...(deps.servedRoutes ? [deps.servedRoutes.hook(e.id)] : []),
+    ...(admission ? [admission.hook(e.path)] : []),
+  ];
   registerEndpoints(app, deps.plan.endpoints, {
     maxRequestBodyBytes: deps.maxRequestBodyBytes ?? 1024 * 1024,
     debugToken: deps.debugToken,
     cutoff: deps.cutoff,
     log,
+    guards,
   });
   app.notFound(notFound);
-  app.onError(onError(log));
+  app.onError(handleError);
   return engine ? { app, engine } : { app };
 }
 

@@ -1,7 +1,7 @@
 import { trace, TraceFlags, type Context as TraceContext } from '@opentelemetry/api';
-import type { Context, MiddlewareHandler } from 'hono';
 import type { CallError } from '../services/engine/index.ts';
-import { UNMATCHED_ROUTE, type AggregateOutcome, type AppEnv } from './errors.ts';
+import { UNMATCHED_ROUTE, type AggregateOutcome } from './errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
 /**
  * One access-log line. Only values Tributary chose or validated: the route pattern (never the
@@ -16,7 +16,7 @@ export interface AccessLogEntry {
   /** The matched route pattern, e.g. `/v1/dashboard/:userId`; {@link UNMATCHED_ROUTE} when none matched. */
   route: string;
   status: number;
-  /** From the first middleware to the response being ready (a stream: to its last line), 0.1 ms. */
+  /** From the request's acceptance to the response being ready (a stream: to its last line), 0.1 ms. */
   durationMs: number;
   /** Only when an aggregate ran (not for 400, 404, /healthz). */
   complete?: boolean;
@@ -27,38 +27,33 @@ export interface AccessLogEntry {
 export type AccessLogSink = (entry: AccessLogEntry) => void;
 
 /**
- * Middleware that hands one {@link AccessLogEntry} per request to `sink` once the response is
- * ready: pino on Node, `console.log` of the JSON on Workers. Runtime-agnostic: it only reads
- * what the other middleware and the routes put on the context (`requestId`, `traceContext`,
- * `route`, `aggregate`), so it must run outside them.
+ * The hook that hands one {@link AccessLogEntry} per request to `sink` once the request is over
+ * (a stream: once its last line is written): pino on Node, `console.log` of the JSON on Workers.
+ * Runtime-agnostic: it only reads what the other hooks and the routes put on the context
+ * (`acceptedAt`, `requestId`, `traceContext`, `route`, `aggregate`), so it must come after the
+ * hooks that set them, and before the SERVER span's (whose `done` ends the span it reads).
  *
  * @example
- * app.use('*', accessLog((entry) => console.log(JSON.stringify(entry))));
+ * app.use('*', requestFrame([acceptedHook, ..., accessLogHook((entry) => console.log(JSON.stringify(entry)))], frameOptions));
  */
-export function accessLog(sink: AccessLogSink, clock: () => number = () => performance.now()): MiddlewareHandler<AppEnv> {
-  return async function logAccess(c, next) {
-    const started = clock();
-    await next();
-    // A stream is logged once it has ended, with its outcome and its whole duration.
-    const streamEnded = c.get('streamEnded');
-    // (After the handler, a sink that throws must not become an unhandled rejection.)
-    if (streamEnded) void streamEnded.then(() => write(c, started)).catch(() => {});
-    else write(c, started);
+export function accessLogHook(sink: AccessLogSink): RequestHook {
+  return {
+    name: 'access log',
+    done(c) {
+      const aggregate = c.get('aggregate');
+      const traceId = sampledTraceId(c.get('traceContext'));
+      const accepted = c.get('acceptedAt');
+      sink({
+        requestId: c.get('requestId'),
+        ...(traceId ? { traceId } : {}),
+        method: c.req.method,
+        route: c.get('route') ?? UNMATCHED_ROUTE,
+        status: c.res.status,
+        durationMs: accepted === undefined ? 0 : Math.round((performance.now() - accepted) * 10) / 10,
+        ...(aggregate ? { complete: aggregate.complete, ...(aggregate.failed.length > 0 ? { failed: aggregate.failed } : {}) } : {}),
+      });
+    },
   };
-
-  function write(c: Context<AppEnv>, started: number): void {
-    const aggregate = c.get('aggregate');
-    const traceId = sampledTraceId(c.get('traceContext'));
-    sink({
-      requestId: c.get('requestId'),
-      ...(traceId ? { traceId } : {}),
-      method: c.req.method,
-      route: c.get('route') ?? UNMATCHED_ROUTE,
-      status: c.res.status,
-      durationMs: Math.round((clock() - started) * 10) / 10,
-      ...(aggregate ? { complete: aggregate.complete, ...(aggregate.failed.length > 0 ? { failed: aggregate.failed } : {}) } : {}),
-    });
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { CompiledUpstream, Env, Plan } from '../services/plan/index.ts';
 import type { AppEnv } from './errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
 /** The smallest derived limit: a plan with tiny bulkheads still takes a small burst of cheap requests. */
 const MIN_DERIVED_LIMIT = 32;
@@ -51,22 +52,24 @@ export function readMaxInFlight(env: Env): number | undefined {
 }
 
 /**
- * The first middleware: notes when the request was accepted (Node: when the server handed over
- * its parsed headers), so the endpoint's deadline counts from there and not from when the engine
- * started; time spent waiting for the event loop or reading the body is then spent from the budget.
+ * The first hook: notes when the request was accepted (Node: when the server handed over its
+ * parsed headers), so the endpoint's deadline counts from there and not from when the engine
+ * started; time spent waiting for the event loop or reading the body is then spent from the
+ * budget. The access log and the SERVER span count their durations from it too.
  *
  * @example
- * app.use('*', markAccepted());
+ * app.use('*', requestFrame([acceptedHook, ...], frameOptions));
  */
-export function markAccepted(): MiddlewareHandler<AppEnv> {
-  return function accepted(c, next) {
+export const acceptedHook: RequestHook = {
+  name: 'accepted',
+  enter(c) {
     c.set('acceptedAt', performance.now());
-    return next();
-  };
-}
+    return undefined;
+  },
+};
 
 /**
- * Milliseconds since {@link markAccepted} saw this request, for `engine.run`'s `elapsedMs`; undefined
+ * Milliseconds since {@link acceptedHook} saw this request, for `engine.run`'s `elapsedMs`; undefined
  * when it did not run. A duration, not a timestamp: the engine's clock may be another one.
  *
  * @example
@@ -86,8 +89,8 @@ export interface AdmissionOptions {
 
 /** A process-wide count of the endpoint requests in flight, and the guard that keeps it bounded. */
 export interface Admission {
-  /** The middleware for one endpoint route (its pattern goes to the access log and metrics). */
-  guard(route: string): MiddlewareHandler<AppEnv>;
+  /** The hook for one endpoint route (its pattern goes to the access log and metrics). */
+  hook(route: string): RequestHook;
 }
 
 /**
@@ -95,12 +98,12 @@ export interface Admission {
  * with `Retry-After` and `{"error":{"code":"overloaded"}}` before its body is read or any
  * upstream is called, so an overload costs a small answer per excess request instead of making
  * every request late. Guards are installed on endpoint routes only: `/healthz`, `/readyz`,
- * 404s and CORS preflights are never refused. The refusal passes back through the outer
- * middleware, so the access log, the SERVER span and `http.server.request.duration` see it.
+ * 404s and CORS preflights are never refused. The refusal passes back through the request
+ * frame, so the access log, the SERVER span and `http.server.request.duration` see it.
  *
  * @example
  * const admission = createAdmission({ maxInFlight: 500 });
- * for (const e of plan.endpoints) app.on(e.method, e.path, admission.guard(e.path));
+ * app.get('/v1/x', guarded([admission.hook('/v1/x')], handler, log));
  */
 export function createAdmission(options: AdmissionOptions): Admission {
   const { maxInFlight } = options;
@@ -109,22 +112,21 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const message = `this process already has ${maxInFlight} requests in flight, its limit; retry after ${retryAfter} s`;
   let inFlight = 0;
   return {
-    guard(route) {
-      return async function admit(c, next) {
-        if (inFlight >= maxInFlight) {
-          c.set('route', route);
-          return c.json({ error: { code: 'overloaded', message } }, 503, { 'retry-after': retryAfter, 'cache-control': 'no-store' });
-        }
-        inFlight++;
-        let streamEnded: Promise<void> | undefined;
-        try {
-          await next();
-          streamEnded = c.get('streamEnded');
-        } finally {
-          // A stream's calls run after the handler returned: the slot is theirs until it ends.
-          if (streamEnded) void streamEnded.finally(() => inFlight--);
-          else inFlight--;
-        }
+    hook(route) {
+      return {
+        name: 'admission',
+        enter(c) {
+          if (inFlight >= maxInFlight) {
+            c.set('route', route);
+            return c.json({ error: { code: 'overloaded', message } }, 503, { 'retry-after': retryAfter, 'cache-control': 'no-store' });
+          }
+          inFlight++;
+          return undefined;
+        },
+        // A stream's calls run after the handler returned: the slot is theirs until it ends.
+        done() {
+          inFlight--;
+        },
       };
     },
   };

@@ -1,5 +1,6 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from './errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
 export type Encoding = 'br' | 'gzip';
 
@@ -26,33 +27,34 @@ const STREAMED = /^\s*(?:application\/x-ndjson|text\/event-stream)\s*(?:;|$)/i;
  * Leaves alone HEAD, 204/304, bodies already encoded and `Cache-Control: no-transform`.
  *
  * @example
- * app.use('*', compression(nodeCompressor));
+ * app.use('*', requestFrame([compressionHook(nodeCompressor)], frameOptions));
  */
-export function compression(compressor: Compressor): MiddlewareHandler<AppEnv> {
-  return async function compress(c, next) {
-    await next();
-    // A client that accepts none of our encodings gets every answer as it is, with no Vary: an
-    // uncompressed answer suits any client, so a cache may give it to any. Nothing is read.
-    const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
-    if (!encoding) return;
-    const res = c.res;
-    if (c.req.method === 'HEAD' || res.status === 204 || res.status === 304) return;
-    // Headers only: reading `res.body` would turn @hono/node-server's lightweight response into a
-    // WHATWG one streamed on the slow path, for every answer, even the ones left uncompressed.
-    const type = res.headers.get('content-type') ?? '';
-    if (!COMPRESSIBLE.test(type)) return;
-    if (res.headers.has('content-encoding') || /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '')) return;
-    // Whether this answer is compressed depends on Accept-Encoding, small or not: caches must know.
-    const vary = res.headers.get('vary');
-    if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
-    const length = res.headers.get('content-length');
-    if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
-    if (!res.body) return;
-    c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
-    // Hono's setter copies the old headers over the new response.
-    c.res.headers.delete('content-length');
-    c.res.headers.set('content-encoding', encoding);
-  };
+export function compressionHook(compressor: Compressor): RequestHook {
+  return { name: 'compression', respond: (c) => compress(c, compressor) };
+}
+
+function compress(c: Context<AppEnv>, compressor: Compressor): void {
+  // A client that accepts none of our encodings gets every answer as it is, with no Vary: an
+  // uncompressed answer suits any client, so a cache may give it to any. Nothing is read.
+  const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
+  if (!encoding) return;
+  const res = c.res;
+  if (c.req.method === 'HEAD' || res.status === 204 || res.status === 304) return;
+  // Headers only: reading `res.body` would turn @hono/node-server's lightweight response into a
+  // WHATWG one streamed on the slow path, for every answer, even the ones left uncompressed.
+  const type = res.headers.get('content-type') ?? '';
+  if (!COMPRESSIBLE.test(type)) return;
+  if (res.headers.has('content-encoding') || /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(res.headers.get('cache-control') ?? '')) return;
+  // Whether this answer is compressed depends on Accept-Encoding, small or not: caches must know.
+  const vary = res.headers.get('vary');
+  if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
+  const length = res.headers.get('content-length');
+  if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
+  if (!res.body) return;
+  c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
+  // Hono's setter copies the old headers over the new response.
+  c.res.headers.delete('content-length');
+  c.res.headers.set('content-encoding', encoding);
 }
 
 /**

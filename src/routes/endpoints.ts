@@ -13,6 +13,7 @@ import { clientClosedRequest, invalidRequest, refused, type AppEnv, type FaultLo
 import { noneMatch, weakEtag } from './etag.ts';
 import { answerFormat } from './negotiate.ts';
 import { announcesBody, readJsonBody } from './request-body.ts';
+import { guarded, type RequestHook } from './request-frame.ts';
 import { streamAggregate } from './stream.ts';
 
 export interface EndpointRouteOptions {
@@ -25,8 +26,10 @@ export interface EndpointRouteOptions {
    * requests: what still runs ends as if its deadline had passed, and is answered.
    */
   cutoff?: AbortSignal | undefined;
-  /** Where a fault found after a stream's headers were sent is logged. */
-  log?: FaultLog | undefined;
+  /** Where a fault found after a stream's headers were sent, or in a guard's `done`, is logged. */
+  log: FaultLog;
+  /** Hooks run around each endpoint request only (load shedding, the routes in flight), outermost first. */
+  guards?: (endpoint: CompiledEndpoint) => RequestHook[];
 }
 
 /**
@@ -36,7 +39,7 @@ export interface EndpointRouteOptions {
  */
 export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly CompiledEndpoint[], options: EndpointRouteOptions): void {
   for (const endpoint of endpoints) {
-    app.on(endpoint.method, endpoint.path, async function aggregate(c: Context<AppEnv>): Promise<Response> {
+    const aggregate = async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);
       const client = c.req.raw.signal;
       // Reading a body is the one wait the engine's deadline does not cover: the cutoff is linked in
@@ -48,7 +51,7 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
         if ('issues' in input) return invalidRequest(c, input.issues);
         let result: AggregateResult;
         try {
-          // The deadline counts from acceptance (the first middleware), so reading the body spends it too.
+          // The deadline counts from acceptance (the frame's first hook), so reading the body spends it too.
           const request = {
             ...input.value,
             headers: c.req.raw.headers,
@@ -70,7 +73,8 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
       } finally {
         bodyRead?.dispose();
       }
-    });
+    };
+    app.on(endpoint.method, endpoint.path, guarded(options.guards?.(endpoint) ?? [], aggregate, options.log));
   }
 }
 

@@ -1,9 +1,10 @@
-import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { UnofficialStatusCode } from 'hono/utils/http-status';
 
 import type { Context as TraceContext } from '@opentelemetry/api';
 import type { Engine } from '../services/engine/index.ts';
 import type { ErrorCode } from '../lib/errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
 /** What the access log says of an aggregate: set by the endpoint route once it has a result. */
 export interface AggregateOutcome {
@@ -23,7 +24,7 @@ export type AppEnv = {
     engine: Engine;
     /** Set by the endpoint route when an aggregate ran. */
     aggregate: AggregateOutcome;
-    /** `performance.now()` when the first middleware saw the request: the deadline counts from it. */
+    /** `performance.now()` when the request frame's first hook saw the request: the deadline counts from it. */
     acceptedAt: number;
     /** Set by a streamed answer: settles once its last line is written (or the client left). */
     streamEnded: Promise<void>;
@@ -54,14 +55,15 @@ export function requestIdOf(inbound: string | null | undefined): string {
  * Gives every request an id: the caller's `x-request-id` when it is a plain token, else a new
  * UUID. It is echoed in the response and named in 500 bodies and the server log.
  */
-export function requestId(): MiddlewareHandler<AppEnv> {
-  return async function requestIdMiddleware(c, next) {
+export const requestIdHook: RequestHook = {
+  name: 'request id',
+  enter(c) {
     const id = requestIdOf(c.req.header('x-request-id'));
     c.set('requestId', id);
     c.header('x-request-id', id);
-    await next();
-  };
-}
+    return undefined;
+  },
+};
 
 /** 400 body: names each offending field. */
 export function invalidRequest(c: Context, issues: { field: string; message: string }[], headers?: Record<string, string>): Response {

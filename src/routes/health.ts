@@ -1,7 +1,8 @@
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Hono } from 'hono';
 import type { AppEnv } from './errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
-/** Whether this process should get new traffic. Read by `/readyz` and by {@link closeWhileDraining}. */
+/** Whether this process should get new traffic. Read by `/readyz` and by {@link drainHook}. */
 export interface Readiness {
   readonly draining: boolean;
 }
@@ -54,9 +55,11 @@ export function registerHealth(app: Hono<AppEnv>, endpoints: number, readiness: 
  * While draining, every response says `Connection: close`, so a client on a kept-alive
  * connection opens its next request elsewhere instead of having it reset when the process exits.
  */
-export function closeWhileDraining(readiness: Readiness): MiddlewareHandler<AppEnv> {
-  return async function connectionClose(c, next) {
-    await next();
-    if (readiness.draining) c.header('connection', 'close');
+export function drainHook(readiness: Readiness): RequestHook {
+  return {
+    name: 'drain',
+    respond(c) {
+      if (readiness.draining) c.header('connection', 'close');
+    },
   };
 }

@@ -1,5 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from './errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
 /**
  * Which endpoint routes the process is serving, for a report that must name them after the fact
@@ -8,7 +7,7 @@ import type { AppEnv } from './errors.ts';
  *
  * @example
  * const served = new ServedRoutes();
- * app.on('GET', '/v1/x', served.track('GET /v1/x'));
+ * app.get('/v1/x', guarded([served.hook('GET /v1/x')], handler, log));
  * served.drain(); // ['GET /v1/x'] while one is in flight, or if one ran since the last drain
  */
 export class ServedRoutes {
@@ -16,19 +15,21 @@ export class ServedRoutes {
   /** Routes that began since the last drain. */
   readonly #recent = new Set<string>();
 
-  /** The middleware counting one route's requests in flight. */
-  track(route: string): MiddlewareHandler<AppEnv> {
+  /** The hook counting one route's requests in flight (a stream's until its last line). */
+  hook(route: string): RequestHook {
     const served = this;
-    return async function servedRoute(_c, next) {
-      served.#recent.add(route);
-      served.#inFlight.set(route, (served.#inFlight.get(route) ?? 0) + 1);
-      try {
-        await next();
-      } finally {
+    return {
+      name: 'served routes',
+      enter() {
+        served.#recent.add(route);
+        served.#inFlight.set(route, (served.#inFlight.get(route) ?? 0) + 1);
+        return undefined;
+      },
+      done() {
         const left = (served.#inFlight.get(route) ?? 1) - 1;
         if (left === 0) served.#inFlight.delete(route);
         else served.#inFlight.set(route, left);
-      }
+      },
     };
   }
 

@@ -1,5 +1,4 @@
 import {
-  context,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -7,13 +6,15 @@ import {
   trace,
   TraceFlags,
   type Attributes,
+  type Context as TraceContext,
   type Span,
   type SpanContext,
   type TextMapGetter,
 } from '@opentelemetry/api';
-import type { Context, MiddlewareHandler } from 'hono';
-import { spanTime, type Telemetry } from '../services/telemetry.ts';
+import type { Context } from 'hono';
+import { spanTime } from '../services/telemetry.ts';
 import type { AppEnv } from './errors.ts';
+import type { RequestHook } from './request-frame.ts';
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
@@ -26,70 +27,70 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'DELETE', 'GET', 
 /**
  * The SERVER span of a request, named `METHOD route-pattern` (never the raw path), continuing
  * an inbound `traceparent`, and the `http.server.request.duration` metric of every request,
- * traced or not. The attributes samplers read (method, scheme, address, port, path, client) are
- * set at span start; route, status and request id once the handler has answered. A sampled
- * request's response carries `traceresponse` (W3C Trace Context Level 2), so a frontend
- * developer can find the trace of a slow request. Handlers set `route`.
+ * traced or not, both timed from the request's acceptance. The attributes samplers read
+ * (method, scheme, address, port, path, client) are set at span start; route, status and request
+ * id once the request is over. A sampled request's response carries `traceresponse` (W3C Trace
+ * Context Level 2), so a frontend developer can find the trace of a slow request. Handlers set
+ * `route`. The telemetry is the engine's (`c.get('engine')`): the process's on Node, the
+ * request's own on Workers. Untraced, only the caller's trace context is kept, for the
+ * upstreams' `traceparent`.
  *
  * @example
- * app.use('*', serverSpan(createTelemetry()));
+ * app.use('*', requestFrame([acceptedHook, engineHook, serverSpanHook, ...], { ...frameOptions, activeTrace }));
  */
-export function serverSpan(telemetry: Telemetry): MiddlewareHandler<AppEnv> {
-  const { tracer, serverDuration } = telemetry;
-  const record = (started: number, ended: number, method: string, c: Context<AppEnv>): void => {
-    const route = c.get('route');
-    const status = c.res.status;
-    serverDuration.record((ended - started) / 1000, {
-      'http.request.method': method,
-      'http.response.status_code': status,
-      ...(route ? { 'http.route': route } : {}),
-      ...(status >= 500 ? { 'error.type': String(status) } : {}),
-    });
-  };
-  if (!telemetry.traces) {
-    // No span would be recorded: only the caller's trace context, for the upstreams' traceparent.
-    return async function propagateRequest(c, next) {
-      const started = telemetry.metrics ? performance.now() : 0;
+export const serverSpanHook: RequestHook = {
+  name: 'server span',
+  enter(c) {
+    const { telemetry } = c.get('engine');
+    if (!telemetry.traces) {
       const { headers } = c.req.raw;
       const carries = headers.has('traceparent') || headers.has('baggage');
-      const parent = carries ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT;
-      c.set('traceContext', parent);
-      try {
-        await next();
-      } finally {
-        if (telemetry.metrics) record(started, performance.now(), knownMethod(c.req.method), c);
-      }
-    };
-  }
-  return async function traceRequest(c, next) {
-    const started = performance.now();
-    const method = knownMethod(c.req.method);
+      c.set('traceContext', carries ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT);
+      return undefined;
+    }
     const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
-    const span = tracer.startSpan(
+    const span = telemetry.tracer.startSpan(
       c.req.method,
-      { kind: SpanKind.SERVER, startTime: spanTime(started), attributes: requestAttributes(c, method) },
+      { kind: SpanKind.SERVER, startTime: spanTime(acceptedAt(c)), attributes: requestAttributes(c, knownMethod(c.req.method)) },
       parent,
     );
     const spanContext = span.spanContext();
     if (spanContext.traceFlags & TraceFlags.SAMPLED) c.header('traceresponse', traceresponse(spanContext));
-    const ctx = trace.setSpan(parent, span);
-    c.set('traceContext', ctx);
-    const finish = (): void => {
-      const ended = performance.now();
-      if (telemetry.metrics) record(started, ended, method, c);
-      if (span.isRecording()) describeResponse(span, c, method, c.get('route'), c.res.status);
-      span.end(spanTime(ended));
-    };
-    try {
-      await context.with(ctx, next);
-    } finally {
-      // A stream is answered when its last line is written, not when its headers are.
-      const streamEnded = c.get('streamEnded');
-      if (streamEnded) void streamEnded.then(finish);
-      else finish();
+    c.set('traceContext', trace.setSpan(parent, span));
+    return undefined;
+  },
+  done(c) {
+    const { telemetry } = c.get('engine');
+    const ended = performance.now();
+    const method = knownMethod(c.req.method);
+    const route = c.get('route');
+    const status = c.res.status;
+    if (telemetry.metrics) {
+      telemetry.serverDuration.record((ended - acceptedAt(c)) / 1000, {
+        'http.request.method': method,
+        'http.response.status_code': status,
+        ...(route ? { 'http.route': route } : {}),
+        ...(status >= 500 ? { 'error.type': String(status) } : {}),
+      });
     }
-  };
+    if (!telemetry.traces) return;
+    const span = trace.getSpan(c.get('traceContext'));
+    if (!span) return;
+    if (span.isRecording()) describeResponse(span, c, method, route, status);
+    span.end(spanTime(ended));
+  },
+};
+
+/**
+ * The trace context the rest of a traced request runs in (for the frame's `activeTrace`):
+ * its SERVER span's; undefined when the engine does not trace.
+ */
+export function activeTrace(c: Context<AppEnv>): TraceContext | undefined {
+  return c.get('engine').telemetry.traces ? c.get('traceContext') : undefined;
 }
+
+/** When the request was accepted (the frame's first hook); now, where no hook noted it. */
+const acceptedAt = (c: Context<AppEnv>): number => c.get('acceptedAt') ?? performance.now();
 
 const knownMethod = (method: string): string => (KNOWN_METHODS.has(method) ? method : '_OTHER');
 

@@ -120,7 +120,7 @@ export function createWorker(config: unknown, log?: Log, write: Write = (line) =
       } finally {
         engines.delete(request);
         // Every span has ended once the app's own waitUntil work has (the engine never returns
-        // while a call runs; the SERVER span ends in middleware). The export runs after the response.
+        // while a call runs; the SERVER span ends in the request frame). The export runs after the response.
         if (tracing) {
           const exportSpans = (): Promise<void> => tracing.export(platformFetch, log ?? defaultLog);
           ctx.waitUntil(pending.length === 0 ? exportSpans() : Promise.allSettled(pending).then(exportSpans));
