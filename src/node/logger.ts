@@ -38,10 +38,35 @@ export function createNodeLogger(settings: LogSettings, destination?: Destinatio
   const logger: Logger = destination ? pino(options, destination) : pino(options);
   return {
     // Left out rather than filtered by pino: a request then does not even build its entry.
-    access: settings.accessLog && levelEnabled('info', settings.level) ? (entry) => logger.info(entry, 'request') : undefined,
+    access: settings.accessLog && levelEnabled('info', settings.level) ? accessWriter(logger) : undefined,
     fault: (message, error, fields) => logger.error({ ...fields, error: errorFields(error) }, message),
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
     error: (message, fields) => logger.error(fields ?? {}, message),
   };
+}
+
+/**
+ * Writes access lines to the logger's own stream, as pino would write `logger.info(entry,
+ * 'request')` (a test compares them byte for byte, but the time), without pino's generic path:
+ * an entry has known keys and plain JSON values, and one is written per request, so pino's
+ * per-line work (serializers, stringifier lookups, hooks) was a tenth of a request's CPU.
+ * Lines keep their order with pino's own lines: they go to the same stream.
+ */
+function accessWriter(logger: Logger): (entry: AccessLogEntry) => void {
+  const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
+  // The bindings pino writes after the time (`,"pid":123` when several processes serve a port).
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+  if (!stream) return (entry) => logger.info(entry, 'request');
+  return (entry) => stream.write(accessLine(entry, bindings, new Date().toISOString()));
+}
+
+/** One access line: `{"level":"info","time":…,<bindings>,<entry's fields in order>,"msg":"request"}` and a newline. */
+export function accessLine(entry: AccessLogEntry, bindings: string, time: string): string {
+  let line = `{"level":"info","time":"${time}"${bindings}`;
+  for (const key in entry) {
+    const value = entry[key as keyof AccessLogEntry];
+    if (value !== undefined) line += `,"${key}":${JSON.stringify(value)}`;
+  }
+  return `${line},"msg":"request"}\n`;
 }
