@@ -1,3 +1,4 @@
+import { onAbort } from './abort.ts';
 import { monotonic, type Clock } from './clock.ts';
 import { TributaryError } from './errors.ts';
 import { startTimer } from './timer.ts';
@@ -111,12 +112,7 @@ export class Semaphore {
     }
     return new Promise<Release>((resolve, reject) => {
       let cancelTimer: (() => void) | undefined;
-      const onAbort = (): void => {
-        this.#remove(waiter);
-        waiter.cleanup();
-        report('cancelled');
-        reject(signal?.reason);
-      };
+      let unsubscribe: (() => void) | undefined;
       const waiter: Waiter = {
         grant: (release) => {
           waiter.cleanup();
@@ -130,7 +126,7 @@ export class Semaphore {
         },
         cleanup: () => {
           cancelTimer?.();
-          signal?.removeEventListener('abort', onAbort);
+          unsubscribe?.();
         },
       };
       if (Number.isFinite(this.#maxWaitMs)) {
@@ -144,7 +140,14 @@ export class Semaphore {
           );
         }, this.#maxWaitMs);
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) {
+        unsubscribe = onAbort(signal, () => {
+          this.#remove(waiter);
+          waiter.cleanup();
+          report('cancelled');
+          reject(signal.reason);
+        });
+      }
       this.#queue.push(waiter);
     });
   }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { onAbort } from '../lib/abort.ts';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Plan } from '../services/plan/types.ts';
 import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
@@ -81,12 +82,10 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   /** `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. */
   constructor(signal: AbortSignal) {
     this.#signal = signal;
-    signal.addEventListener('abort', this.#onAbort);
+    this.#unsubscribe = onAbort(signal, () => this.#fail(signal.reason));
   }
 
-  readonly #onAbort = (): void => {
-    this.#fail(this.#signal.reason);
-  };
+  readonly #unsubscribe: () => void;
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -114,7 +113,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onResponseEnd(): void {
     this.#ended = true;
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#unsubscribe();
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -142,7 +141,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     // What was received and not read is not wanted any more: the reader gets the error next.
     this.#chunks = [];
     this.#buffered = 0;
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#unsubscribe();
     if (!this.#started) this.#answer.reject(error);
     const waiting = this.#waiting;
     if (waiting) {

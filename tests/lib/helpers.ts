@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events';
+import { abortSubscribers } from '../../src/lib/abort.ts';
 
 /** A promise with its settle functions outside, to end a fake task exactly when a test says so. */
 export interface Deferred<T> {
@@ -22,9 +23,13 @@ export async function flush(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
-/** The abort listeners currently registered on a signal. */
+/**
+ * What waits on a signal's abort: its listeners, where the one listener of `onAbort` counts as
+ * the callbacks subscribed through it.
+ */
 export function abortListeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
+  const subscribed = abortSubscribers(signal);
+  return getEventListeners(signal, 'abort').length + (subscribed === undefined ? 0 : subscribed - 1);
 }
 
 /** Tracks whether a promise has settled yet, without awaiting it. */
