@@ -14,20 +14,13 @@ const HOP_BY_HOP = new Set([
  * from another call that is unsafe in a URL fails the call with `invalid_response`.
  */
 export function buildRequest(call: CompiledCall, ctx: TemplateContext, clientHeaders: Headers | undefined): UpstreamRequest {
-  let url: URL;
+  let href: string;
   try {
-    url = new URL(call.upstream.base + renderPath(call.path, ctx));
-    for (const [key, template] of call.query) {
-      const value = renderQueryValue(template, ctx);
-      if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v);
-      else if (value !== undefined) url.searchParams.append(key, value);
-    }
+    href = call.plainUrl ? call.upstream.base + renderPath(call.path, ctx) : parsedUrl(call, ctx);
   } catch (error) {
     if (error instanceof UnsafeValueError) throw new TributaryError('invalid_response', `${call.name}: ${error.message}`);
     throw error;
   }
-  // Defence in depth: templates encode every value, so this can only fail on a bug.
-  if (url.origin !== call.upstream.origin) throw new Error(`${call.name}: URL left its upstream's origin`);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (clientHeaders && call.upstream.forwardHeaders.size > 0) {
     for (const name of call.upstream.forwardHeaders) {
@@ -42,7 +35,20 @@ export function buildRequest(call: CompiledCall, ctx: TemplateContext, clientHea
     headers['content-type'] = 'application/json';
   }
   const vary = call.cache && call.cache.vary.length > 0 ? varyValues(call.cache.vary, clientHeaders) : undefined;
-  return { method: call.method, url: url.href, headers, ...(body === undefined ? {} : { body }), ...(vary ? { vary } : {}) };
+  return { method: call.method, url: href, headers, ...(body === undefined ? {} : { body }), ...(vary ? { vary } : {}) };
+}
+
+/** The URL through the parser: a query to append, or a fixed path part it rewrites. */
+function parsedUrl(call: CompiledCall, ctx: TemplateContext): string {
+  const url = new URL(call.upstream.base + renderPath(call.path, ctx));
+  for (const [key, template] of call.query) {
+    const value = renderQueryValue(template, ctx);
+    if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v);
+    else if (value !== undefined) url.searchParams.append(key, value);
+  }
+  // Defence in depth: templates encode every value, so this can only fail on a bug.
+  if (url.origin !== call.upstream.origin) throw new Error(`${call.name}: URL left its upstream's origin`);
+  return url.href;
 }
 
 /** The client's values of the headers a cache varies on (absent ones as empty): part of the key only. */

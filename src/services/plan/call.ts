@@ -104,6 +104,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     path,
     pathText: call.path,
     query,
+    plainUrl: query.length === 0 && isPlainPath(upstream.base, path),
     body,
     required: call.required,
     fallback: call.fallback === undefined ? undefined : { value: call.fallback },
@@ -194,4 +195,14 @@ export function checkRef(ref: Ref, c: RefCheck, issues: string[]): void {
 function guess(typed: string, known: Iterable<string>): string {
   const near = didYouMean(typed, known);
   return near ? `; did you mean "${near}"?` : '';
+}
+
+/**
+ * Whether the URL parser leaves `base` + `path` as it is once the values are in: each value is
+ * one percent-encoded run of characters the parser never rewrites, so a probe with `x` for every
+ * value stands for all of them.
+ */
+function isPlainPath(base: string, path: Template): boolean {
+  const probe = base + path.map((part) => (typeof part === 'string' ? part : 'x')).join('');
+  return URL.canParse(probe) && new URL(probe).href === probe;
 }

@@ -78,6 +78,12 @@ export interface CompiledCall {
   /** The path template as written (`/users/{params.userId}`): the CLIENT span's `url.template`. */
   pathText?: string;
   query: [string, Template][];
+  /**
+   * The call's URL is `upstream.base` and the rendered path, already as the URL parser would
+   * write it, whatever the values (each is percent-encoded, and `.`/`..` refused): no query, and
+   * no fixed part the parser would rewrite. Its requests are then built without parsing a URL.
+   */
+  plainUrl?: boolean;
   body: BodyTemplate | undefined;
   required: boolean;
   fallback: { value: unknown } | undefined;
