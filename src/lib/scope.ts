@@ -48,7 +48,10 @@ export interface ScopeOptions {
 export class Scope {
   readonly #link: LinkedSignal;
   readonly #slots: Semaphore | undefined;
-  readonly #running = new Set<Promise<unknown>>();
+  /** Tasks spawned and not yet settled (running or waiting for a slot). */
+  #pending = 0;
+  /** Resolved when `#pending` falls to 0, for `join()`; made only while someone joins. */
+  #idle: PromiseWithResolvers<void> | undefined;
   #failure: { name: string; error: Error } | undefined;
 
   constructor(options: ScopeOptions = {}) {
@@ -69,7 +72,7 @@ export class Scope {
 
   /** Tasks running or waiting for a slot. */
   get size(): number {
-    return this.#running.size;
+    return this.#pending;
   }
 
   /** Cancels every task: running ones see their signal abort, queued ones never start. */
@@ -79,15 +82,21 @@ export class Scope {
 
   /** Starts a task (or queues it for a slot) and resolves with its outcome. Never rejects. */
   spawn<T>(task: Task<T>, options: SpawnOptions = {}): Promise<Outcome<T>> {
-    const outcome = this.#run(task, options);
-    this.#running.add(outcome);
-    void outcome.then(() => this.#running.delete(outcome));
-    return outcome;
+    this.#pending++;
+    return this.#run(task, options);
   }
 
   /** Resolves once every spawned task has settled, including ones spawned while waiting. */
-  async join(): Promise<void> {
-    while (this.#running.size > 0) await Promise.all(this.#running);
+  join(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
+  }
+
+  #settled(): void {
+    if (--this.#pending > 0 || !this.#idle) return;
+    this.#idle.resolve();
+    this.#idle = undefined;
   }
 
   /** Unlinks from the parent signal. Call after `join()`. */
@@ -96,32 +105,36 @@ export class Scope {
   }
 
   async #run<T>(task: Task<T>, options: SpawnOptions): Promise<Outcome<T>> {
-    const signal = this.#link.signal;
-    if (signal.aborted) return { status: 'skipped', reason: abortReason(signal) };
-    let release: (() => void) | undefined;
-    if (this.#slots) {
-      try {
-        release = await this.#slots.acquire(signal, options.onWait);
-      } catch {
-        return { status: 'skipped', reason: abortReason(signal) };
-      }
-      // The slot may have been granted in the same turn the scope was cancelled: don't start.
-      if (signal.aborted) {
-        release();
-        return { status: 'skipped', reason: abortReason(signal) };
-      }
-    }
     try {
-      return { status: 'ok', value: await task({ signal }) };
-    } catch (thrown) {
-      const error = classify(thrown, signal);
-      if (options.required && !signal.aborted) {
-        this.#failure = { name: options.name ?? 'a required task', error };
-        this.#link.abort(cancelled(`cancelled because ${this.#failure.name} failed`));
+      const signal = this.#link.signal;
+      if (signal.aborted) return { status: 'skipped', reason: abortReason(signal) };
+      let release: (() => void) | undefined;
+      if (this.#slots) {
+        try {
+          release = await this.#slots.acquire(signal, options.onWait);
+        } catch {
+          return { status: 'skipped', reason: abortReason(signal) };
+        }
+        // The slot may have been granted in the same turn the scope was cancelled: don't start.
+        if (signal.aborted) {
+          release();
+          return { status: 'skipped', reason: abortReason(signal) };
+        }
       }
-      return { status: 'error', error };
+      try {
+        return { status: 'ok', value: await task({ signal }) };
+      } catch (thrown) {
+        const error = classify(thrown, signal);
+        if (options.required && !signal.aborted) {
+          this.#failure = { name: options.name ?? 'a required task', error };
+          this.#link.abort(cancelled(`cancelled because ${this.#failure.name} failed`));
+        }
+        return { status: 'error', error };
+      } finally {
+        release?.();
+      }
     } finally {
-      release?.();
+      this.#settled();
     }
   }
 }

@@ -41,10 +41,15 @@ export interface RunnerDeps {
  * elements) in the request's scope, under its `upstream <call>` span, and hands every outcome to
  * {@link Outcomes}. Never rejects for an upstream failure; only a bug throws.
  */
-export async function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
+export function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
+  // Most calls depend on nothing and are not traced: nothing to wait for or to wrap.
+  if (call.dependsOn.length === 0 && !deps.telemetry.traces) return settle(call, run, deps, [], run.parent);
+  return waitAndRun(call, run, deps);
+}
+
+async function waitAndRun(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
   // The dependency that settled last is the one this call waited for.
   let waitedFor: string | undefined;
-  // Most calls depend on nothing: no promise to wait for.
   const states =
     call.dependsOn.length === 0
       ? []

@@ -16,7 +16,7 @@ import { MemoryStore } from '../cache/memory-store.ts';
 import type { CacheDeps } from '../upstream/cache.ts';
 import { buildCallStack } from '../upstream/stack.ts';
 import type { CallFn, Fetcher } from '../upstream/types.ts';
-import { runCall, type CallState, type RunState } from './call-runner.ts';
+import { runCall, type CallState, type RunnerDeps, type RunState } from './call-runner.ts';
 import { checkInput } from './input-check.ts';
 import { Outcomes, type OutcomeListener } from './outcomes.ts';
 import type { AggregateResult, EngineOptions, RequestInput, RunOptions } from './types.ts';
@@ -47,6 +47,10 @@ export class Engine {
   readonly #maxSubrequests: number | undefined;
   readonly #fetcher: Fetcher;
   readonly #stacks = new Map<CompiledCall, CallFn>();
+  /** Each endpoint's calls by name, built on its first request. */
+  readonly #byName = new WeakMap<CompiledEndpoint, Map<string, CompiledCall>>();
+  /** What every call of every request shares with the call runner. */
+  readonly #runnerDeps: RunnerDeps;
   readonly #listeners: OutcomeListener[];
   readonly #connections: Semaphore | undefined;
   readonly #cache: CacheDeps | undefined;
@@ -76,6 +80,7 @@ export class Engine {
       ? undefined
       : new Semaphore({ limit: options.maxConnections, name: 'connections of this request', clock: this.#clock });
     this.#cache = cacheDeps(plan, options, this.#clock);
+    this.#runnerDeps = { telemetry, clock: this.#clock, stackFor: (call) => this.#stackFor(call) };
   }
 
   /**
@@ -121,8 +126,8 @@ export class Engine {
     const listeners = options.onOutcome ? [...this.#listeners, options.onOutcome] : this.#listeners;
     const outcomes = new Outcomes(endpoint, listeners, (reason) => scope.cancel(reason));
     const pending = new Map<string, Promise<CallState>>();
-    const byName = new Map(endpoint.calls.map((c) => [c.name, c]));
-    const deps = { telemetry: this.telemetry, clock: this.#clock, stackFor: (call: CompiledCall) => this.#stackFor(call) };
+    const byName = this.#callsByName(endpoint);
+    const deps = this.#runnerDeps;
     const run: RunState = {
       base,
       headers: input.headers,
@@ -170,6 +175,16 @@ export class Engine {
   /** Requests in flight that calls coalesce on; undefined when no call caches or coalesces. */
   get flights(): Flights | undefined {
     return this.#cache?.flights;
+  }
+
+  /** An endpoint's calls by name. */
+  #callsByName(endpoint: CompiledEndpoint): Map<string, CompiledCall> {
+    let byName = this.#byName.get(endpoint);
+    if (!byName) {
+      byName = new Map(endpoint.calls.map((c) => [c.name, c]));
+      this.#byName.set(endpoint, byName);
+    }
+    return byName;
   }
 
   /** The call's stack, built on first use and kept: policies that are off are not in it. */

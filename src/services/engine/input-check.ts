@@ -19,27 +19,31 @@ export class InvalidInputError extends Error {
 export function checkInput(endpoint: CompiledEndpoint, ctx: TemplateContext): void {
   const issues: InputIssue[] = [];
   const fieldOf = (ref: Ref): string => `${ref.source}.${ref.path.join('.')}`;
+  const tryPath = (call: CompiledEndpoint['calls'][number], pathCtx: TemplateContext, index: number): void => {
+    try {
+      renderPath(call.path, pathCtx);
+    } catch (error) {
+      if (!(error instanceof UnsafeValueError)) throw error;
+      const field = error.ref.source === 'item' && call.each ? `${fieldOf(call.each)}.${index}` : fieldOf(error.ref);
+      issues.push({ field, message: error.message });
+    }
+  };
   for (const call of endpoint.calls) {
     if (call.dependsOn.length > 0) continue;
-    let items: unknown[] = [undefined];
-    if (call.each) {
-      const value = resolveRef(call.each, ctx);
-      items = Array.isArray(value) ? value : [];
-      if (items.length > call.maxItems) {
-        issues.push({ field: fieldOf(call.each), message: `at most ${call.maxItems} elements, got ${items.length}` });
-        continue;
-      }
+    if (!call.each) {
+      tryPath(call, ctx, 0);
+      continue;
     }
+    const value = resolveRef(call.each, ctx);
+    const items = Array.isArray(value) ? value : [];
+    if (items.length > call.maxItems) {
+      issues.push({ field: fieldOf(call.each), message: `at most ${call.maxItems} elements, got ${items.length}` });
+      continue;
+    }
+    // A path without {item} renders the same for every element: once is enough.
     const usesItem = refsOf(call.path).some((r) => r.source === 'item');
-    for (const [index, item] of (usesItem ? items : items.slice(0, 1)).entries()) {
-      try {
-        renderPath(call.path, { ...ctx, item });
-      } catch (error) {
-        if (!(error instanceof UnsafeValueError)) throw error;
-        const field = error.ref.source === 'item' && call.each ? `${fieldOf(call.each)}.${index}` : fieldOf(error.ref);
-        issues.push({ field, message: error.message });
-      }
-    }
+    const checked = usesItem ? items.length : Math.min(items.length, 1);
+    for (let index = 0; index < checked; index++) tryPath(call, { ...ctx, item: items[index] }, index);
   }
   if (issues.length > 0) throw new InvalidInputError(dedupe(issues));
 }

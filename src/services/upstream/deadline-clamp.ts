@@ -7,8 +7,9 @@ import type { Layer } from './types.ts';
  * breaker probe).
  */
 export const deadlineClamp: Layer = (next) =>
-  async function clamp(ctx) {
-    if (ctx.signal.aborted) return failed(aborted(ctx));
+  // Not async: it only forwards, or answers at once.
+  function clamp(ctx) {
+    if (ctx.signal.aborted) return Promise.resolve(failed(aborted(ctx)));
     const late = outOfBudget(ctx);
-    return late ? failed(late) : next(ctx);
+    return late ? Promise.resolve(failed(late)) : next(ctx);
   };

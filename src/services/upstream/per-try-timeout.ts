@@ -12,9 +12,10 @@ import type { Layer } from './types.ts';
  */
 export function perTryTimeout(timeoutMs: number): Layer {
   return (next) =>
-    async function timed(ctx) {
+    // Not async: it forwards, or hands over to withTimeout.
+    function timed(ctx) {
       const late = outOfBudget(ctx);
-      if (late) return failed(late);
+      if (late) return Promise.resolve(failed(late));
       if (timeoutMs >= ctx.deadline.remaining()) return next(ctx);
       return withTimeout(timeoutMs, ({ signal }) => next({ ...ctx, signal }), {
         signal: ctx.signal,
