@@ -26,58 +26,19 @@ export function linkSignal(parent?: AbortSignal, other?: AbortSignal): LinkedSig
   if (!parent && !other) {
     return { signal: controller.signal, abort: (r) => controller.abort(r), dispose: () => {} };
   }
-  // One subscription per parent, each passing its own reason on; whichever aborts first wins.
-  const offParent = parent ? onAbort(parent, () => controller.abort(parent.reason)) : undefined;
-  const offOther = other ? onAbort(other, () => controller.abort(other.reason)) : undefined;
+  // One listener per parent, each passing its own reason on; whichever aborts first wins.
+  const onParent = (): void => controller.abort(parent?.reason);
+  const onOther = (): void => controller.abort(other?.reason);
+  parent?.addEventListener('abort', onParent, { once: true });
+  other?.addEventListener('abort', onOther, { once: true });
   return {
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),
     dispose: () => {
-      offParent?.();
-      offOther?.();
+      parent?.removeEventListener('abort', onParent);
+      other?.removeEventListener('abort', onOther);
     },
   };
-}
-
-/** The callbacks subscribed to each signal through {@link onAbort}, and the signal's one listener that calls them. */
-const subscribers = new WeakMap<AbortSignal, Set<() => void>>();
-
-/**
- * Calls `fn` once when `signal` aborts (the caller checks `signal.aborted` first: nothing is called
- * for a signal that has already aborted). Returns the unsubscribe, which costs a `Set.delete`.
- *
- * Why not `addEventListener`: Node's EventTarget walks a signal's whole listener list on every
- * add and remove (to find duplicates), so a long-lived signal that each request links to (the
- * shutdown cutoff, with one listener per request in flight) made both O(requests in flight),
- * and every remove costs more than the add. Here a signal gets one listener, on its first
- * subscriber, kept until it aborts or is collected with it.
- *
- * @example
- * const off = onAbort(request.signal, () => upstream.abort());
- * try { await work(); } finally { off(); }
- */
-export function onAbort(signal: AbortSignal, fn: () => void): () => void {
-  let set = subscribers.get(signal);
-  if (!set) {
-    const callbacks = new Set<() => void>();
-    set = callbacks;
-    subscribers.set(signal, callbacks);
-    signal.addEventListener(
-      'abort',
-      () => {
-        subscribers.delete(signal);
-        // Each once, in subscription order; one that unsubscribes another first spares it.
-        for (const callback of callbacks) {
-          callbacks.delete(callback);
-          callback();
-        }
-      },
-      { once: true },
-    );
-  }
-  set.add(fn);
-  const subscribed = set;
-  return () => void subscribed.delete(fn);
 }
 
 /**
@@ -87,23 +48,14 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const off = signal
-      ? onAbort(signal, () => {
-          cancelTimer();
-          reject(signal.reason);
-        })
-      : undefined;
+    const onAbort = (): void => {
+      cancelTimer();
+      reject(signal?.reason);
+    };
     const cancelTimer = startTimer(() => {
-      off?.();
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/**
- * How many callbacks wait on `signal` through {@link onAbort}; undefined when it has no listener
- * of ours (never subscribed to, or already aborted). For leak checks.
- */
-export function abortSubscribers(signal: AbortSignal): number | undefined {
-  return subscribers.get(signal)?.size;
 }

@@ -1,4 +1,3 @@
-import { onAbort } from './abort.ts';
 import { monotonic, type Clock } from './clock.ts';
 import { TributaryError } from './errors.ts';
 import { startTimer } from './timer.ts';
@@ -112,7 +111,12 @@ export class Semaphore {
     }
     return new Promise<Release>((resolve, reject) => {
       let cancelTimer: (() => void) | undefined;
-      let unsubscribe: (() => void) | undefined;
+      const onAbort = (): void => {
+        this.#remove(waiter);
+        waiter.cleanup();
+        report('cancelled');
+        reject(signal?.reason);
+      };
       const waiter: Waiter = {
         grant: (release) => {
           waiter.cleanup();
@@ -126,7 +130,7 @@ export class Semaphore {
         },
         cleanup: () => {
           cancelTimer?.();
-          unsubscribe?.();
+          signal?.removeEventListener('abort', onAbort);
         },
       };
       if (Number.isFinite(this.#maxWaitMs)) {
@@ -140,14 +144,7 @@ export class Semaphore {
           );
         }, this.#maxWaitMs);
       }
-      if (signal) {
-        unsubscribe = onAbort(signal, () => {
-          this.#remove(waiter);
-          waiter.cleanup();
-          report('cancelled');
-          reject(signal.reason);
-        });
-      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(waiter);
     });
   }

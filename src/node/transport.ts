@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { onAbort } from '../lib/abort.ts';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Plan } from '../services/plan/types.ts';
 import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
@@ -82,10 +81,12 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   /** `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. */
   constructor(signal: AbortSignal) {
     this.#signal = signal;
-    this.#unsubscribe = onAbort(signal, () => this.#fail(signal.reason));
+    signal.addEventListener('abort', this.#onAbort);
   }
 
-  readonly #unsubscribe: () => void;
+  readonly #onAbort = (): void => {
+    this.#fail(this.#signal.reason);
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -113,7 +114,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onResponseEnd(): void {
     this.#ended = true;
-    this.#unsubscribe();
+    this.#signal.removeEventListener('abort', this.#onAbort);
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -141,7 +142,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     // What was received and not read is not wanted any more: the reader gets the error next.
     this.#chunks = [];
     this.#buffered = 0;
-    this.#unsubscribe();
+    this.#signal.removeEventListener('abort', this.#onAbort);
     if (!this.#started) this.#answer.reject(error);
     const waiting = this.#waiting;
     if (waiting) {

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { getEventListeners } from 'node:events';
-import { linkSignal, onAbort, sleep } from '../../src/lib/abort.ts';
+import { linkSignal, sleep } from '../../src/lib/abort.ts';
 import { abortListeners, track } from './helpers.ts';
 
 beforeEach(() => {
@@ -106,42 +105,5 @@ describe('sleep', () => {
     const reason = new Error('late');
     await expect(sleep(100, AbortSignal.abort(reason))).rejects.toBe(reason);
     expect(vi.getTimerCount()).toBe(0);
-  });
-});
-
-describe('onAbort', () => {
-  it('calls each subscriber once, in subscription order; an unsubscribed one is not called', () => {
-    const controller = new AbortController();
-    const calls: string[] = [];
-    onAbort(controller.signal, () => calls.push('a'));
-    const offB = onAbort(controller.signal, () => calls.push('b'));
-    onAbort(controller.signal, () => calls.push('c'));
-    offB();
-    controller.abort(new Error('stop'));
-    controller.abort(new Error('again'));
-    expect(calls).toEqual(['a', 'c']);
-    expect(abortListeners(controller.signal)).toBe(0);
-  });
-
-  it('a subscriber that unsubscribes a later one during the abort spares it', () => {
-    const controller = new AbortController();
-    const calls: string[] = [];
-    let offLater = (): void => {};
-    onAbort(controller.signal, () => {
-      calls.push('first');
-      offLater();
-    });
-    offLater = onAbort(controller.signal, () => calls.push('later'));
-    controller.abort();
-    expect(calls).toEqual(['first']);
-  });
-
-  it('many subscribers share one listener on the signal; unsubscribing leaves nothing waiting', () => {
-    const controller = new AbortController();
-    const offs = Array.from({ length: 1000 }, () => onAbort(controller.signal, () => {}));
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
-    expect(abortListeners(controller.signal)).toBe(1000);
-    for (const off of offs) off();
-    expect(abortListeners(controller.signal)).toBe(0);
   });
 });

@@ -1,5 +1,4 @@
 import { getEventListeners } from 'node:events';
-import { abortSubscribers } from '../../src/lib/abort.ts';
 
 /** A promise with its settle functions outside, to end a fake task exactly when a test says so. */
 export interface Deferred<T> {
@@ -23,13 +22,9 @@ export async function flush(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
-/**
- * What waits on a signal's abort: its listeners, where the one listener of `onAbort` counts as
- * the callbacks subscribed through it.
- */
+/** The abort listeners currently registered on a signal. */
 export function abortListeners(signal: AbortSignal): number {
-  const subscribed = abortSubscribers(signal);
-  return getEventListeners(signal, 'abort').length + (subscribed === undefined ? 0 : subscribed - 1);
+  return getEventListeners(signal, 'abort').length;
 }
 
 /** Tracks whether a promise has settled yet, without awaiting it. */
