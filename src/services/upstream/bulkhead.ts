@@ -17,6 +17,8 @@ export function bulkheadLayer(bulkhead: Semaphore, upstream: string, kind: Semap
       if (ctx.noWait) {
         release = bulkhead.tryAcquire();
         if (!release) return failed(new TributaryError('rejected', `${ctx.label}: no free ${kind} slot for a hedge to ${upstream}`));
+      } else if (!ctx.signal.aborted && (release = bulkhead.tryAcquire())) {
+        // A free slot and nobody queued: taken at once, without waiting a turn for it.
       } else {
         const onWait = (report: WaitReport): void => {
           waitMs = report.waitMs;
