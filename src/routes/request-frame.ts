@@ -41,7 +41,7 @@ export interface FrameOptions {
  * and the error handler's answers. The hooks see the final `c.res`, the error handler's included.
  *
  * @example
- * app.use('*', requestFrame([requestIdHook()], { onError: onError(log), log }));
+ * app.use('*', requestFrame([acceptedHook, requestIdHook], { onError: onError(log), log }));
  */
 export function requestFrame(hooks: readonly RequestHook[], options: FrameOptions): MiddlewareHandler<AppEnv> {
   const { onError, activeTrace, log } = options;

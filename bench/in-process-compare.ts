@@ -1,0 +1,49 @@
+/**
+ * `npm run bench:inprocess`: the gateway's own CPU per request, this checkout against another
+ * (before and after a change), in-process (bench/lib/in-process-app.ts: scenario 2's endpoint over
+ * a transport that answers from memory; no sockets, no access log). Both apps live in one process
+ * and take turns in short rounds, so what the machine does meanwhile falls on both alike; each
+ * ratio is taken within a round, and the median and IQR over the rounds are printed. On a noisy
+ * machine a round's CPU varies by ×2 or more: many short rounds narrow the median where a few long
+ * ones would not.
+ *
+ * @example
+ * git worktree add /tmp/before <rev> && ln -s "$PWD/node_modules" /tmp/before/node_modules
+ * BENCH_BASE=/tmp/before npm run bench:inprocess
+ *
+ * Settings (environment): BENCH_BASE (required: the other checkout), BENCH_ROUNDS (default 80),
+ * N (requests per app per round, 400), WARM (3000).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { positiveSetting } from './lib/env-setting.ts';
+import { drive, inProcessGateway } from './lib/in-process-app.ts';
+import { median, percentile } from './lib/stats.ts';
+
+const baseSetting = process.env.BENCH_BASE;
+if (!baseSetting) throw new Error('BENCH_BASE must name the other checkout (a directory with src/app.ts)');
+const base = resolve(process.env.INIT_CWD ?? process.cwd(), baseSetting);
+if (!existsSync(join(base, 'src/app.ts'))) throw new Error(`BENCH_BASE=${baseSetting}: no src/app.ts under ${base}`);
+const rounds = positiveSetting('BENCH_ROUNDS', 80);
+const measured = positiveSetting('N', 400);
+const warm = positiveSetting('WARM', 3000);
+
+const roots = { new: resolve(import.meta.dirname, '..'), old: base };
+const apps = { new: (await inProcessGateway(roots.new)).app(), old: (await inProcessGateway(roots.old)).app() };
+const names = ['new', 'old'] as const;
+for (const name of names) await drive(apps[name], warm);
+const perRequest = { new: [] as number[], old: [] as number[] };
+for (let round = 0; round < rounds; round++) {
+  // Rotated: each goes first in every other round.
+  for (let i = 0; i < names.length; i++) {
+    const name = names[(round + i) % names.length] as (typeof names)[number];
+    const cpu = process.cpuUsage();
+    await drive(apps[name], measured);
+    const used = process.cpuUsage(cpu);
+    perRequest[name].push((used.user + used.system) / measured);
+  }
+}
+const ratios = perRequest.new.map((v, i) => v / (perRequest.old[i] as number)).sort((a, b) => a - b);
+console.log(`In-process, ${rounds} rounds × ${measured} requests per app; CPU µs per request, median:`);
+console.log(`  new (${roots.new}) ${median(perRequest.new).toFixed(0)}, old (${roots.old}) ${median(perRequest.old).toFixed(0)}`);
+console.log(`new ÷ old ×${median(ratios).toFixed(2)} (IQR ${percentile(ratios, 25).toFixed(2)}–${percentile(ratios, 75).toFixed(2)})`);
