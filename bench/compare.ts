@@ -17,16 +17,16 @@
  * BENCH_TRACING (1: spans exported). The environment but OTEL_* is passed to every contender, so
  * TRIBUTARY_* settings apply to both Tributaries.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BENCH_DIR, startContender, type Contender, type UpstreamUrls } from './lib/contenders.ts';
 import { tracingEnv } from './scenarios/tracing.ts';
 import { log } from './lib/context.ts';
 import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
-import { positiveSetting } from './lib/env-setting.ts';
+import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
 import { median, percentile } from './lib/stats.ts';
 
 interface Side {
@@ -35,10 +35,8 @@ interface Side {
 }
 
 async function main(): Promise<void> {
-  const base = process.env.BENCH_BASE;
-  if (!base) throw new Error('BENCH_BASE must name the checkout to compare against (a directory with src/node.ts)');
-  const baseRoot = resolve(process.env.INIT_CWD ?? process.cwd(), base);
-  if (!existsSync(join(baseRoot, 'src/node.ts'))) throw new Error(`BENCH_BASE=${base}: no src/node.ts under ${baseRoot}`);
+  const baseRoot = baseCheckout('src/node.ts');
+  if (!baseRoot) throw new Error('BENCH_BASE must name the checkout to compare against (a directory with src/node.ts)');
   const rounds = positiveSetting('BENCH_ROUNDS', 10);
   const seconds = positiveSetting('BENCH_SECONDS', 4);
   const connections = positiveSetting('BENCH_CONNECTIONS', 50);

@@ -14,16 +14,13 @@
  * Settings (environment): BENCH_BASE (required: the other checkout), BENCH_ROUNDS (default 80),
  * N (requests per app per round, 400), WARM (3000).
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { positiveSetting } from './lib/env-setting.ts';
+import { resolve } from 'node:path';
+import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
 import { drive, inProcessGateway } from './lib/in-process-app.ts';
 import { median, percentile } from './lib/stats.ts';
 
-const baseSetting = process.env.BENCH_BASE;
-if (!baseSetting) throw new Error('BENCH_BASE must name the other checkout (a directory with src/app.ts)');
-const base = resolve(process.env.INIT_CWD ?? process.cwd(), baseSetting);
-if (!existsSync(join(base, 'src/app.ts'))) throw new Error(`BENCH_BASE=${baseSetting}: no src/app.ts under ${base}`);
+const base = baseCheckout('src/app.ts');
+if (!base) throw new Error('BENCH_BASE must name the other checkout (a directory with src/app.ts)');
 const rounds = positiveSetting('BENCH_ROUNDS', 80);
 const measured = positiveSetting('N', 400);
 const warm = positiveSetting('WARM', 3000);

@@ -15,11 +15,11 @@
  * (requests before counting, default 1000), BENCH_REQUESTS (counted, default 1000).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { positiveSetting } from './lib/env-setting.ts';
+import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
 import { figure, type Figure } from './lib/stats.ts';
 
 const run = promisify(execFile);
@@ -52,8 +52,7 @@ async function main(): Promise<void> {
   }
   const warm = positiveSetting('BENCH_WARM', 1000);
   const requests = positiveSetting('BENCH_REQUESTS', 1000);
-  const base = process.env.BENCH_BASE ? resolve(process.env.INIT_CWD ?? process.cwd(), process.env.BENCH_BASE) : undefined;
-  if (base && !existsSync(join(base, 'src/app.ts'))) throw new Error(`BENCH_BASE=${process.env.BENCH_BASE}: no src/app.ts under ${base}`);
+  const base = baseCheckout('src/app.ts');
   console.log(`counting ${requests} requests after ${warm} unmeasured ones, under callgrind${base ? `: this checkout and ${base}` : ''} …`);
   const runs = positiveSetting('BENCH_RUNS', 3);
   // The two checkouts side by side (one per core), each counted `runs` times in a row.
