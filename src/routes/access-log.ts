@@ -1,5 +1,6 @@
 import { trace, TraceFlags, type Context as TraceContext } from '@opentelemetry/api';
 import type { CallError } from '../services/engine/index.ts';
+import { sinceAccepted } from './admission.ts';
 import { UNMATCHED_ROUTE, type AggregateOutcome } from './errors.ts';
 import type { RequestHook } from './request-frame.ts';
 
@@ -42,14 +43,13 @@ export function accessLogHook(sink: AccessLogSink): RequestHook {
     done(c) {
       const aggregate = c.get('aggregate');
       const traceId = sampledTraceId(c.get('traceContext'));
-      const accepted = c.get('acceptedAt');
       sink({
         requestId: c.get('requestId'),
         ...(traceId ? { traceId } : {}),
         method: c.req.method,
         route: c.get('route') ?? UNMATCHED_ROUTE,
         status: c.res.status,
-        durationMs: accepted === undefined ? 0 : Math.round((performance.now() - accepted) * 10) / 10,
+        durationMs: Math.round((sinceAccepted(c) ?? 0) * 10) / 10,
         ...(aggregate ? { complete: aggregate.complete, ...(aggregate.failed.length > 0 ? { failed: aggregate.failed } : {}) } : {}),
       });
     },
