@@ -14,12 +14,10 @@ export function bulkheadLayer(bulkhead: Semaphore, upstream: string, kind: Semap
     async function bulkheaded(ctx) {
       let waitMs = 0;
       let release: Release | undefined;
-      if (ctx.noWait) {
-        release = bulkhead.tryAcquire();
-        if (!release) return failed(new TributaryError('rejected', `${ctx.label}: no free ${kind} slot for a hedge to ${upstream}`));
-      } else if (!ctx.signal.aborted && (release = bulkhead.tryAcquire())) {
-        // A free slot and nobody queued: taken at once, without waiting a turn for it.
-      } else {
+      // A free slot with nobody queued is taken at once; a hedge (`noWait`) takes that or none.
+      if (ctx.noWait || !ctx.signal.aborted) release = bulkhead.tryAcquire();
+      if (!release) {
+        if (ctx.noWait) return failed(new TributaryError('rejected', `${ctx.label}: no free ${kind} slot for a hedge to ${upstream}`));
         const onWait = (report: WaitReport): void => {
           waitMs = report.waitMs;
           ctx.observer.wait(kind, report, bulkhead.limit);
