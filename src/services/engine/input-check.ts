@@ -1,5 +1,5 @@
 import type { InputIssue } from '../input-schema.ts';
-import type { CompiledEndpoint } from '../plan/types.ts';
+import type { CompiledCall, CompiledEndpoint } from '../plan/types.ts';
 import { refsOf, renderPath, resolveRef, UnsafeValueError, type Ref, type TemplateContext } from '../template.ts';
 
 /** The request's input would make an unsafe or impossible upstream call. Maps to 400. */
@@ -19,7 +19,7 @@ export class InvalidInputError extends Error {
 export function checkInput(endpoint: CompiledEndpoint, ctx: TemplateContext): void {
   const issues: InputIssue[] = [];
   const fieldOf = (ref: Ref): string => `${ref.source}.${ref.path.join('.')}`;
-  const tryPath = (call: CompiledEndpoint['calls'][number], pathCtx: TemplateContext, index: number): void => {
+  const tryPath = (call: CompiledCall, pathCtx: TemplateContext, index: number): void => {
     try {
       renderPath(call.path, pathCtx);
     } catch (error) {
