@@ -11,12 +11,16 @@
  * git worktree add /tmp/before <rev> && ln -s "$PWD/node_modules" /tmp/before/node_modules
  * BENCH_BASE=/tmp/before npm run bench:inprocess
  *
+ * With BENCH_SOCKETS=1 each app is served by @hono/node-server on 127.0.0.1 and driven over 50
+ * keep-alive connections from this same process: the server's request and response handling
+ * counts too (and the client's, alike for both).
+ *
  * Settings (environment): BENCH_BASE (required: the other checkout), BENCH_ROUNDS (default 80),
- * N (requests per app per round, 400), WARM (3000).
+ * N (requests per app per round, 400), WARM (3000), BENCH_SOCKETS (1: over loopback sockets).
  */
 import { resolve } from 'node:path';
 import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
-import { drive, inProcessGateway } from './lib/in-process-app.ts';
+import { drive, inProcessGateway, overSockets } from './lib/in-process-app.ts';
 import { median, percentile } from './lib/stats.ts';
 
 const base = baseCheckout('src/app.ts');
@@ -26,7 +30,9 @@ const measured = positiveSetting('N', 400);
 const warm = positiveSetting('WARM', 3000);
 
 const roots = { new: resolve(import.meta.dirname, '..'), old: base };
-const apps = { new: (await inProcessGateway(roots.new)).app(), old: (await inProcessGateway(roots.old)).app() };
+const sockets = process.env.BENCH_SOCKETS === '1';
+const inProcess = { new: (await inProcessGateway(roots.new)).app(), old: (await inProcessGateway(roots.old)).app() };
+const apps = sockets ? { new: await overSockets(inProcess.new), old: await overSockets(inProcess.old) } : inProcess;
 const names = ['new', 'old'] as const;
 for (const name of names) await drive(apps[name], warm);
 const perRequest = { new: [] as number[], old: [] as number[] };
@@ -41,6 +47,7 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 const ratios = perRequest.new.map((v, i) => v / (perRequest.old[i] as number)).sort((a, b) => a - b);
-console.log(`In-process, ${rounds} rounds × ${measured} requests per app; CPU µs per request, median:`);
+console.log(`In-process${sockets ? ', over loopback sockets' : ''}, ${rounds} rounds × ${measured} requests per app; CPU µs per request, median:`);
 console.log(`  new (${roots.new}) ${median(perRequest.new).toFixed(0)}, old (${roots.old}) ${median(perRequest.old).toFixed(0)}`);
 console.log(`new ÷ old ×${median(ratios).toFixed(2)} (IQR ${percentile(ratios, 25).toFixed(2)}–${percentile(ratios, 75).toFixed(2)})`);
+for (const app of Object.values(apps)) await (app as { close?: () => Promise<void> }).close?.();

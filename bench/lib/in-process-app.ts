@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tributaryConfig } from './contenders.ts';
 
@@ -71,6 +72,30 @@ export async function inProcessGateway(root: string): Promise<InProcessGateway> 
     }).app;
   }
   return { app: build };
+}
+
+/**
+ * `app` served by @hono/node-server on 127.0.0.1, with a `fetch` that sends its request over one of
+ * CONNECTIONS keep-alive connections (an undici Pool in this process): {@link drive} then measures
+ * the server's request and response handling too.
+ */
+export async function overSockets(app: { fetch(request: Request): Promise<Response> }) {
+  const { serve } = await import('@hono/node-server');
+  const { Pool } = await import('undici');
+  const server = serve({ fetch: (request: Request) => app.fetch(request), port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: CONNECTIONS });
+  return {
+    async fetch(request: Request): Promise<Response> {
+      const url = new URL(request.url);
+      const res = await pool.request({ path: url.pathname + url.search, method: 'GET' });
+      return new Response(await res.body.text(), { status: res.statusCode });
+    },
+    async close(): Promise<void> {
+      await pool.close();
+      server.close();
+    },
+  };
 }
 
 /** Sends `count` requests for /v1/agg/1, 50 at a time; throws on an answer other than 200. */

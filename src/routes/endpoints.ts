@@ -1,5 +1,4 @@
 import type { Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { linkSignal } from '../lib/abort.ts';
 import { isDeadlineError } from '../lib/errors.ts';
 import { InvalidInputError, type AggregateResult } from '../services/engine/index.ts';
@@ -8,6 +7,7 @@ import type { ZodError } from '../services/zod.ts';
 import { TooManySubrequestsError } from '../services/subrequests.ts';
 import type { CompiledEndpoint } from '../services/plan/index.ts';
 import { outcomeOf } from './access-log.ts';
+import { answer } from './answer-headers.ts';
 import { sinceAccepted } from './admission.ts';
 import { clientClosedRequest, invalidRequest, refused, type AppEnv, type FaultLog } from './errors.ts';
 import { noneMatch, weakEtag } from './etag.ts';
@@ -132,11 +132,11 @@ async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: A
     const etag = await weakEtag(encoder.encode(JSON.stringify(result.data)));
     headers['cache-control'] = endpoint.cacheControl;
     headers.etag = etag;
-    if (noneMatch(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
+    if (noneMatch(c.req.header('if-none-match'), etag)) return answer(c, null, 304, headers);
   }
   headers['content-type'] = 'application/json';
   headers['content-length'] = String(bytes.byteLength);
-  return c.body(bytes, status as ContentfulStatusCode, headers);
+  return answer(c, bytes, status, headers);
 }
 
 type Parsed =

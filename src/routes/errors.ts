@@ -4,6 +4,7 @@ import type { UnofficialStatusCode } from 'hono/utils/http-status';
 import type { Context as TraceContext } from '@opentelemetry/api';
 import type { Engine } from '../services/engine/index.ts';
 import type { ErrorCode } from '../lib/errors.ts';
+import { addAnswerHeader } from './answer-headers.ts';
 import type { RequestHook } from './request-frame.ts';
 
 /** What the access log says of an aggregate: set by the endpoint route once it has a result. */
@@ -28,6 +29,8 @@ export type AppEnv = {
     acceptedAt: number;
     /** Set by a streamed answer: settles once its last line is written (or the client left). */
     streamEnded: Promise<void>;
+    /** Headers every answer to this request carries (`answer-headers.ts`): its id, its `traceresponse`. */
+    answerHeaders: Record<string, string>;
   };
 };
 
@@ -60,7 +63,7 @@ export const requestIdHook: RequestHook = {
   enter(c) {
     const id = requestIdOf(c.req.header('x-request-id'));
     c.set('requestId', id);
-    c.header('x-request-id', id);
+    addAnswerHeader(c, 'x-request-id', id);
     return undefined;
   },
 };

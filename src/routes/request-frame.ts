@@ -1,5 +1,6 @@
 import { context, type Context as TraceContext } from '@opentelemetry/api';
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
+import { carryAnswerHeaders } from './answer-headers.ts';
 import { UNMATCHED_ROUTE, type AppEnv, type FaultLog } from './errors.ts';
 
 /**
@@ -7,6 +8,9 @@ import { UNMATCHED_ROUTE, type AppEnv, type FaultLog } from './errors.ts';
  * as plain functions that one frame runs in order, instead of a middleware each: every
  * middleware layer costs an async function, a promise and a closure per request, and does
  * nothing here that needs its own.
+ *
+ * Whatever the answer, it gets the headers the hooks added for it (`addAnswerHeader`) before the
+ * `respond` phase.
  *
  * A hook's phases, for the hooks whose `enter` ran (and did not answer):
  * - `enter`, outermost first, before the handler. A Response answers the request there: the
@@ -60,6 +64,7 @@ export function requestFrame(hooks: readonly RequestHook[], options: FrameOption
         const trace = activeTrace?.(c);
         await (trace ? context.with(trace, next) : next());
       }
+      carryAnswerHeaders(c);
       for (let i = entered - 1; i >= 0; i--) hooks[i]!.respond?.(c);
     } catch (error) {
       // As Hono's own chain would: an Error is answered by the error handler, anything else rethrown.
@@ -68,6 +73,7 @@ export function requestFrame(hooks: readonly RequestHook[], options: FrameOption
         throw error;
       }
       c.res = await onError(error, c);
+      carryAnswerHeaders(c);
     }
     finish(hooks, entered, c, log);
   };

@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/api';
 import type { Context } from 'hono';
 import { spanTime } from '../services/telemetry.ts';
+import { addAnswerHeader } from './answer-headers.ts';
 import type { AppEnv } from './errors.ts';
 import type { RequestHook } from './request-frame.ts';
 
@@ -55,7 +56,7 @@ export const serverSpanHook: RequestHook = {
       parent,
     );
     const spanContext = span.spanContext();
-    if (spanContext.traceFlags & TraceFlags.SAMPLED) c.header('traceresponse', traceresponse(spanContext));
+    if (spanContext.traceFlags & TraceFlags.SAMPLED) addAnswerHeader(c, 'traceresponse', traceresponse(spanContext));
     c.set('traceContext', trace.setSpan(parent, span));
     return undefined;
   },

@@ -59,6 +59,18 @@ describe('a stream in flight', () => {
     expect(log).toEqual([expect.objectContaining({ route: '/v1/a', status: 200, complete: false, failed: [{ call: 'b', code: 'http_status' }] })]);
   });
 
+  it('carries the request id and traceresponse, as a JSON answer does', async () => {
+    const { app, fake, tracing } = setup();
+    const streaming = await app.request('/v1/a', { headers: { ...NDJSON.headers, 'x-request-id': 'req-7' } });
+    expect(streaming.headers.get('x-request-id')).toBe('req-7');
+    await flush();
+    for (const call of fake.calls) call.respond(json({}));
+    await streaming.text();
+    await flush();
+    const server = tracing.spans().find((s) => s.name === 'GET /v1/a');
+    expect(streaming.headers.get('traceresponse')).toBe(`00-${server?.spanContext().traceId}-${server?.spanContext().spanId}-01`);
+  });
+
   it('ends its SERVER span after the last line, around the aggregate span', async () => {
     const { app, fake, tracing } = setup();
     const streaming = await app.request('/v1/a', NDJSON);
