@@ -61,8 +61,9 @@ const HIGH_WATER_MARK = 64 * 1024;
 /**
  * One request and its response, as undici's dispatch handler: `response` resolves at the headers
  * (or rejects with the transport error, or with the signal's reason after an abort); the body is
- * then read through its async iterator, which pauses the socket while the reader lags and
- * aborts the exchange when the reader stops early or cancels.
+ * then read whole (`readAll`, up to a limit) or through its async iterator, which pauses the
+ * socket while the reader lags. Either aborts the exchange when the reader stops early, cancels,
+ * or the body outgrows the limit.
  */
 class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   readonly #answer = Promise.withResolvers<UpstreamResponse>();
@@ -77,6 +78,9 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   #error: unknown;
   /** The reader waiting for the next chunk, if any. */
   #waiting: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void } | undefined;
+  /** The reader waiting for the whole body ({@link readAll}), if any, and how much it takes. */
+  #whole: PromiseWithResolvers<Uint8Array | undefined> | undefined;
+  #maxBytes = Number.POSITIVE_INFINITY;
 
   /** `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. */
   constructor(signal: AbortSignal) {
@@ -109,7 +113,10 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     }
     this.#chunks.push(chunk);
     this.#buffered += chunk.byteLength;
-    if (this.#buffered > HIGH_WATER_MARK) controller.pause();
+    // Read whole: bounded by the reader's limit instead of paused.
+    if (this.#whole) {
+      if (this.#buffered > this.#maxBytes) this.#tooLarge(this.#whole);
+    } else if (this.#buffered > HIGH_WATER_MARK) controller.pause();
   }
 
   onResponseEnd(): void {
@@ -119,6 +126,11 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     if (waiting) {
       this.#waiting = undefined;
       waiting.resolve({ value: undefined, done: true });
+    }
+    const whole = this.#whole;
+    if (whole) {
+      this.#whole = undefined;
+      whole.resolve(this.#takeAll());
     }
   }
 
@@ -149,6 +161,43 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
       this.#waiting = undefined;
       waiting.reject(error);
     }
+    const whole = this.#whole;
+    if (whole) {
+      this.#whole = undefined;
+      whole.reject(error);
+    }
+  }
+
+  /**
+   * The whole body: at once when it has all arrived (a small answer comes with its headers),
+   * else when it ends. One promise, where reading it chunk by chunk takes one per chunk.
+   */
+  readAll(maxBytes: number): Promise<Uint8Array | undefined> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#buffered > maxBytes) return this.#tooLarge(undefined);
+    if (this.#ended) return Promise.resolve(this.#takeAll());
+    this.#maxBytes = maxBytes;
+    this.#whole = Promise.withResolvers();
+    // Paused while nobody read (more than HIGH_WATER_MARK arrived first): the limit bounds it now.
+    if (this.#controller?.paused) this.#controller.resume();
+    return this.#whole.promise;
+  }
+
+  #takeAll(): Uint8Array {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#buffered = 0;
+    return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+  }
+
+  /** More than the reader takes: it gets `undefined`, and the exchange is stopped. */
+  #tooLarge(whole: PromiseWithResolvers<Uint8Array | undefined> | undefined): Promise<undefined> {
+    this.#whole = undefined;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#fail(new Error('the body is larger than its reader takes'));
+    whole?.resolve(undefined);
+    return Promise.resolve(undefined);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

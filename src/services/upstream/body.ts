@@ -9,6 +9,11 @@ export async function readLimited(response: UpstreamResponse, limit: number, lab
     throw tooLarge(label, limit);
   }
   if (!response.body) return '';
+  if (response.body.readAll) {
+    const bytes = await response.body.readAll(limit);
+    if (!bytes) throw tooLarge(label, limit);
+    return utf8.decode(bytes);
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   // Leaving the loop early, by the throw, ends the iteration: the stream is cancelled.

@@ -31,6 +31,12 @@ export interface UpstreamResponse {
 /** Chunks of the body. Breaking out of the iteration, or `cancel()`, frees the connection. */
 export interface UpstreamBody extends AsyncIterable<Uint8Array> {
   cancel(reason?: unknown): Promise<void>;
+  /**
+   * Optional: the whole body in one run of bytes, or `undefined` once more than `maxBytes` arrived
+   * (the exchange is then stopped, freeing the connection). A transport that buffers the body
+   * itself offers it, and spares the reader a promise per chunk; rejects as the iteration would.
+   */
+  readAll?(maxBytes: number): Promise<Uint8Array | undefined>;
 }
 
 /** One rendered upstream request: the same for every attempt of a call. */
