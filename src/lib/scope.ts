@@ -1,4 +1,4 @@
-import { linkSignal, type LinkedSignal } from './abort.ts';
+import { linkSignal, shareSignal, type LinkedSignal } from './abort.ts';
 import { abortReason, cancelled, TributaryError } from './errors.ts';
 import type { Clock } from './clock.ts';
 import { Semaphore, type OnWait } from './semaphore.ts';
@@ -56,6 +56,8 @@ export class Scope {
 
   constructor(options: ScopeOptions = {}) {
     this.#link = linkSignal(options.signal);
+    // Every task's per-try link and every queued task listens on it: one list walk per add would be O(n²).
+    shareSignal(this.#link.signal);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     this.#slots = Number.isFinite(limit) ? new Semaphore({ limit, name: 'fan-out scope', ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   }

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from './abort.ts';
 import { monotonic, type Clock } from './clock.ts';
 import { TributaryError } from './errors.ts';
 import { startTimer } from './timer.ts';
@@ -130,7 +131,7 @@ export class Semaphore {
         },
         cleanup: () => {
           cancelTimer?.();
-          signal?.removeEventListener('abort', onAbort);
+          if (signal) unsubscribe(signal, onAbort);
         },
       };
       if (Number.isFinite(this.#maxWaitMs)) {
@@ -144,7 +145,7 @@ export class Semaphore {
           );
         }, this.#maxWaitMs);
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) subscribe(signal, onAbort);
       this.#queue.push(waiter);
     });
   }

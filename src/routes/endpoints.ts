@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { linkSignal } from '../lib/abort.ts';
+import { linkSignal, shareSignal } from '../lib/abort.ts';
 import { isDeadlineError } from '../lib/errors.ts';
 import { InvalidInputError, type AggregateResult } from '../services/engine/index.ts';
 import { capIssues, zodIssues, type InputIssue } from '../services/input-schema.ts';
@@ -38,6 +38,8 @@ export interface EndpointRouteOptions {
  * built once either way.
  */
 export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly CompiledEndpoint[], options: EndpointRouteOptions): void {
+  // Every request in flight links its deadline to the cutoff: one listener each.
+  if (options.cutoff) shareSignal(options.cutoff);
   for (const endpoint of endpoints) {
     const aggregate = async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);

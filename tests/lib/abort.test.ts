@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { linkSignal, sleep } from '../../src/lib/abort.ts';
+import { getEventListeners } from 'node:events';
+import { linkSignal, shareSignal, sharedListeners, sleep } from '../../src/lib/abort.ts';
+import { Semaphore } from '../../src/lib/semaphore.ts';
 import { abortListeners, track } from './helpers.ts';
 
 beforeEach(() => {
@@ -77,6 +79,59 @@ describe('linkSignal', () => {
     link.abort(reason);
     expect(link.signal.reason).toBe(reason);
     link.dispose();
+  });
+});
+
+describe('shareSignal', () => {
+  it('children linked to a shared signal abort with its reason, in the order they linked; disposed ones do not', () => {
+    const parent = new AbortController();
+    shareSignal(parent.signal);
+    const order: number[] = [];
+    const links = Array.from({ length: 5 }, (_, i) => {
+      const link = linkSignal(parent.signal);
+      link.signal.addEventListener('abort', () => order.push(i));
+      return link;
+    });
+    links[2]?.dispose();
+    // One real listener on the parent, however many children.
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
+    expect(sharedListeners(parent.signal)).toBe(4);
+    const reason = new Error('deadline');
+    parent.abort(reason);
+    expect(order).toEqual([0, 1, 3, 4]);
+    expect(links[0]?.signal.reason).toBe(reason);
+    expect(links[2]?.signal.aborted).toBe(false);
+    expect(sharedListeners(parent.signal)).toBe(0);
+  });
+
+  it('children that dispose leave the hub empty; a signal already aborted is not shared', () => {
+    const parent = new AbortController();
+    shareSignal(parent.signal);
+    for (let i = 0; i < 100; i++) linkSignal(parent.signal).dispose();
+    expect(sharedListeners(parent.signal)).toBe(0);
+    const aborted = AbortSignal.abort(new Error('gone'));
+    shareSignal(aborted);
+    expect(sharedListeners(aborted)).toBeUndefined();
+    expect(linkSignal(aborted).signal.reason).toBe(aborted.reason);
+  });
+
+  it('a semaphore waiter on a shared signal leaves when it aborts, and after its grant', async () => {
+    const scope = new AbortController();
+    shareSignal(scope.signal);
+    const semaphore = new Semaphore({ limit: 1 });
+    const first = await semaphore.acquire(scope.signal);
+    const granted = semaphore.acquire(scope.signal);
+    expect(sharedListeners(scope.signal)).toBe(1);
+    first();
+    (await granted)();
+    expect(sharedListeners(scope.signal)).toBe(0);
+    const held = await semaphore.acquire(scope.signal);
+    const waiting = semaphore.acquire(scope.signal);
+    const reason = new Error('cancelled');
+    scope.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    expect(semaphore.waiting).toBe(0);
+    held();
   });
 });
 
