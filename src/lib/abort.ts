@@ -17,28 +17,43 @@ export interface LinkedSignal {
 }
 
 export function linkSignal(parent?: AbortSignal, other?: AbortSignal): LinkedSignal {
-  const controller = new AbortController();
   const first = parent?.aborted ? parent : other?.aborted ? other : undefined;
   if (first) {
+    const controller = new AbortController();
     controller.abort(first.reason);
     return { signal: controller.signal, abort: () => {}, dispose: () => {} };
   }
-  if (!parent && !other) {
-    return { signal: controller.signal, abort: (r) => controller.abort(r), dispose: () => {} };
-  }
+  return new Link(parent, other);
+}
+
+/** A linked controller as one object: a call in flight holds one per link. */
+class Link implements LinkedSignal {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal | undefined;
+  readonly #other: AbortSignal | undefined;
   // One listener per parent, each passing its own reason on; whichever aborts first wins.
-  const onParent = (): void => controller.abort(parent?.reason);
-  const onOther = (): void => controller.abort(other?.reason);
-  if (parent) subscribe(parent, onParent);
-  if (other) subscribe(other, onOther);
-  return {
-    signal: controller.signal,
-    abort: (reason) => controller.abort(reason),
-    dispose: () => {
-      if (parent) unsubscribe(parent, onParent);
-      if (other) unsubscribe(other, onOther);
-    },
-  };
+  readonly #onParent = (): void => this.#controller.abort(this.#parent?.reason);
+  readonly #onOther = (): void => this.#controller.abort(this.#other?.reason);
+
+  constructor(parent: AbortSignal | undefined, other: AbortSignal | undefined) {
+    this.#parent = parent;
+    this.#other = other;
+    if (parent) subscribe(parent, this.#onParent);
+    if (other) subscribe(other, this.#onOther);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  dispose(): void {
+    if (this.#parent) unsubscribe(this.#parent, this.#onParent);
+    if (this.#other) unsubscribe(this.#other, this.#onOther);
+  }
 }
 
 /** Signals declared shared ({@link shareSignal}), with the listeners their one real listener calls. */

@@ -106,40 +106,59 @@ export class Scope {
     this.#link.dispose();
   }
 
-  async #run<T>(task: Task<T>, options: SpawnOptions): Promise<Outcome<T>> {
+  /**
+   * Waits for a slot (always a turn later, so a cancel in the same turn as the spawn wins), then
+   * starts the task. Reactions instead of an async function: nothing of this layer waits as long as
+   * the task does but the closures that settle it.
+   */
+  #run<T>(task: Task<T>, options: SpawnOptions): Promise<Outcome<T>> {
+    const signal = this.#link.signal;
+    if (signal.aborted) return Promise.resolve(this.#skipped(undefined));
+    if (!this.#slots) return this.#start(task, options, noRelease);
+    return this.#slots.acquire(signal, options.onWait).then(
+      // The slot may have been granted in the same turn the scope was cancelled: don't start.
+      (release) => (signal.aborted ? this.#skipped(release) : this.#start(task, options, release)),
+      () => this.#skipped(undefined),
+    );
+  }
+
+  #start<T>(task: Task<T>, options: SpawnOptions, release: () => void): Promise<Outcome<T>> {
+    let work: Promise<T>;
     try {
-      const signal = this.#link.signal;
-      if (signal.aborted) return { status: 'skipped', reason: abortReason(signal) };
-      let release: (() => void) | undefined;
-      if (this.#slots) {
-        try {
-          release = await this.#slots.acquire(signal, options.onWait);
-        } catch {
-          return { status: 'skipped', reason: abortReason(signal) };
-        }
-        // The slot may have been granted in the same turn the scope was cancelled: don't start.
-        if (signal.aborted) {
-          release();
-          return { status: 'skipped', reason: abortReason(signal) };
-        }
-      }
-      try {
-        return { status: 'ok', value: await task({ signal }) };
-      } catch (thrown) {
-        const error = classify(thrown, signal);
-        if (options.required && !signal.aborted) {
-          this.#failure = { name: options.name ?? 'a required task', error };
-          this.#link.abort(cancelled(`cancelled because ${this.#failure.name} failed`));
-        }
-        return { status: 'error', error };
-      } finally {
-        release?.();
-      }
-    } finally {
-      this.#settled();
+      work = task({ signal: this.#link.signal });
+    } catch (thrown) {
+      return Promise.resolve(this.#failed(thrown, options, release));
     }
+    return work.then(
+      (value): Outcome<T> => {
+        release();
+        this.#settled();
+        return { status: 'ok', value };
+      },
+      (thrown: unknown) => this.#failed(thrown, options, release),
+    );
+  }
+
+  #skipped(release: (() => void) | undefined): Outcome<never> {
+    release?.();
+    this.#settled();
+    return { status: 'skipped', reason: abortReason(this.#link.signal) };
+  }
+
+  #failed(thrown: unknown, options: SpawnOptions, release: () => void): Outcome<never> {
+    const signal = this.#link.signal;
+    const error = classify(thrown, signal);
+    if (options.required && !signal.aborted) {
+      this.#failure = { name: options.name ?? 'a required task', error };
+      this.#link.abort(cancelled(`cancelled because ${this.#failure.name} failed`));
+    }
+    release();
+    this.#settled();
+    return { status: 'error', error };
   }
 }
+
+const noRelease = (): void => {};
 
 /** A TributaryError keeps its code; anything else thrown after an abort is that abort. */
 function classify(thrown: unknown, signal: AbortSignal): Error {

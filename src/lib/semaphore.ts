@@ -32,10 +32,61 @@ export type OnWait = (report: WaitReport) => void;
 /** Gives a permit back. Calling it more than once is harmless. */
 export type Release = () => void;
 
-interface Waiter {
-  grant: (release: Release) => void;
-  fail: (reason: unknown) => void;
-  cleanup: () => void;
+/**
+ * One caller in the queue: its promise's settle functions, its abort subscription and its report,
+ * in one object (a queue of thousands holds one each).
+ */
+class Waiter {
+  readonly promise: Promise<Release>;
+  #resolve!: (release: Release) => void;
+  #reject!: (reason: unknown) => void;
+  readonly #semaphore: Semaphore;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onWait: OnWait | undefined;
+  readonly #clock: Clock;
+  readonly #startedAt: number;
+  cancelTimer: (() => void) | undefined;
+
+  constructor(semaphore: Semaphore, signal: AbortSignal | undefined, onWait: OnWait | undefined, clock: Clock) {
+    this.promise = new Promise<Release>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#semaphore = semaphore;
+    this.#signal = signal;
+    this.#onWait = onWait;
+    this.#clock = clock;
+    this.#startedAt = clock();
+    if (signal) subscribe(signal, this.#onAbort);
+  }
+
+  grant(release: Release): void {
+    this.#cleanup();
+    this.#report('granted');
+    this.#resolve(release);
+  }
+
+  fail(reason: unknown): void {
+    this.#cleanup();
+    this.#report('rejected');
+    this.#reject(reason);
+  }
+
+  readonly #onAbort = (): void => {
+    this.#semaphore.leave(this);
+    this.#cleanup();
+    this.#report('cancelled');
+    this.#reject(this.#signal?.reason);
+  };
+
+  #cleanup(): void {
+    this.cancelTimer?.();
+    if (this.#signal) unsubscribe(this.#signal, this.#onAbort);
+  }
+
+  #report(outcome: WaitReport['outcome']): void {
+    this.#onWait?.({ startedAt: this.#startedAt, waitMs: this.#clock() - this.#startedAt, outcome });
+  }
 }
 
 /**
@@ -97,12 +148,9 @@ export class Semaphore {
       this.#active++;
       return Promise.resolve(this.#releaser());
     }
-    const startedAt = this.#clock();
-    const report = (outcome: WaitReport['outcome']): void => {
-      onWait?.({ startedAt, waitMs: this.#clock() - startedAt, outcome });
-    };
     if (this.#queue.length >= this.#maxQueue) {
-      report('rejected');
+      const startedAt = this.#clock();
+      onWait?.({ startedAt, waitMs: this.#clock() - startedAt, outcome: 'rejected' });
       return Promise.reject(
         new TributaryError(
           'rejected',
@@ -110,44 +158,16 @@ export class Semaphore {
         ),
       );
     }
-    return new Promise<Release>((resolve, reject) => {
-      let cancelTimer: (() => void) | undefined;
-      const onAbort = (): void => {
+    const waiter = new Waiter(this, signal, onWait, this.#clock);
+    this.#queue.push(waiter);
+    if (Number.isFinite(this.#maxWaitMs)) {
+      const ms = this.#maxWaitMs;
+      waiter.cancelTimer = startTimer(() => {
         this.#remove(waiter);
-        waiter.cleanup();
-        report('cancelled');
-        reject(signal?.reason);
-      };
-      const waiter: Waiter = {
-        grant: (release) => {
-          waiter.cleanup();
-          report('granted');
-          resolve(release);
-        },
-        fail: (reason) => {
-          waiter.cleanup();
-          report('rejected');
-          reject(reason);
-        },
-        cleanup: () => {
-          cancelTimer?.();
-          if (signal) unsubscribe(signal, onAbort);
-        },
-      };
-      if (Number.isFinite(this.#maxWaitMs)) {
-        cancelTimer = startTimer(() => {
-          this.#remove(waiter);
-          waiter.fail(
-            new TributaryError(
-              'rejected',
-              `${this.#name}: no slot within ${this.#maxWaitMs} ms (${this.#active} running, ${this.#queue.length} waiting)`,
-            ),
-          );
-        }, this.#maxWaitMs);
-      }
-      if (signal) subscribe(signal, onAbort);
-      this.#queue.push(waiter);
-    });
+        waiter.fail(new TributaryError('rejected', `${this.#name}: no slot within ${ms} ms (${this.#active} running, ${this.#queue.length} waiting)`));
+      }, ms);
+    }
+    return waiter.promise;
   }
 
   /** A permit at once, or none: never queues. For work that is only worth doing without a wait (a hedge). */
@@ -186,6 +206,11 @@ export class Semaphore {
       this.#active++;
       next.grant(this.#releaser());
     }
+  }
+
+  /** A waiter that gave up (its signal aborted) leaves the queue. */
+  leave(waiter: Waiter): void {
+    this.#remove(waiter);
   }
 
   #remove(waiter: Waiter): void {

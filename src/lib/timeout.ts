@@ -18,7 +18,7 @@ export interface TimeoutOptions {
  * @example
  * const res = await withTimeout(300, ({ signal }) => fetch(url, { signal }), { signal: request });
  */
-export async function withTimeout<T>(
+export function withTimeout<T>(
   ms: number,
   fn: (ctx: { signal: AbortSignal }) => Promise<T>,
   options: TimeoutOptions = {},
@@ -27,10 +27,26 @@ export async function withTimeout<T>(
   const cancelTimer = startTimer(() => {
     link.abort(options.reason ? options.reason() : new TributaryError('timeout', `timed out after ${ms} ms`));
   }, ms);
-  try {
-    return await fn({ signal: link.signal });
-  } finally {
+  const done = (): void => {
     cancelTimer();
     link.dispose();
+  };
+  let work: Promise<T>;
+  try {
+    work = fn({ signal: link.signal });
+  } catch (error) {
+    done();
+    return Promise.reject(error);
   }
+  // Reactions, not an async frame: a call in flight holds as little as possible.
+  return work.then(
+    (value) => {
+      done();
+      return value;
+    },
+    (error: unknown) => {
+      done();
+      throw error;
+    },
+  );
 }

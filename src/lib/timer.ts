@@ -11,7 +11,12 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
  */
 export function startTimer(fire: () => void, ms: number): () => void {
   if (ms === Number.POSITIVE_INFINITY) return () => {};
-  let left = ms > 0 ? ms : 0;
+  // One setTimeout for any delay it honours (a negative or NaN one: the next timer turn).
+  if (!(ms > MAX_DELAY_MS)) {
+    const timer = setTimeout(fire, ms > 0 ? ms : 0);
+    return () => clearTimeout(timer);
+  }
+  let left = ms;
   let timer: ReturnType<typeof setTimeout>;
   const arm = (): void => {
     const step = Math.min(left, MAX_DELAY_MS);

@@ -1,13 +1,13 @@
 import type { Deadline } from '../../lib/deadline.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { abortReason, cancelled, TributaryError } from '../../lib/errors.ts';
-import type { Scope } from '../../lib/scope.ts';
+import type { Outcome, Scope } from '../../lib/scope.ts';
 import { isSpanContextValid, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
 import { callObserver } from '../call-observer.ts';
 import type { CompiledCall } from '../plan/types.ts';
 import { endWithFailure, spanTime, type Telemetry } from '../telemetry.ts';
 import { resolveRef, type TemplateContext } from '../template.ts';
-import type { CallFn } from '../upstream/types.ts';
+import type { CallFn, CallResult } from '../upstream/types.ts';
 import type { Outcomes } from './outcomes.ts';
 import { buildRequest } from './request.ts';
 
@@ -95,7 +95,12 @@ function dependencyLinks(states: readonly (readonly [string, CallState])[]): Lin
   return links;
 }
 
-async function settle(
+/**
+ * Runs the call once its dependencies have settled. Not async for a plain call: its outcome is
+ * recorded in a reaction to the request's promise, so no frame of this function waits as long as
+ * the upstream does (a frame per call per layer is most of what a request in flight holds).
+ */
+function settle(
   call: CompiledCall,
   run: RunState,
   deps: RunnerDeps,
@@ -106,24 +111,36 @@ async function settle(
   const missing = states.find(([, s]) => !s.ok);
   if (missing) {
     const cause = missing[1].ok ? undefined : missing[1].error;
-    return skip(call, run, `${call.name} was not started: it needs ${missing[0]}, which failed`, cause);
+    return Promise.resolve(skip(call, run, `${call.name} was not started: it needs ${missing[0]}, which failed`, cause));
   }
   if (run.scope.signal.aborted) {
     const reason = abortReason(run.scope.signal);
-    return skip(call, run, `${call.name} was not started: ${reason.message}`, reason);
+    return Promise.resolve(skip(call, run, `${call.name} was not started: ${reason.message}`, reason));
   }
   const ctx: TemplateContext = { ...run.base, calls: outcomes.values };
-  if (!call.each) {
-    const element = await runOne(call, ctx, run, deps, { parent: callTrace, spans: true });
-    return element.ok ? { ok: true } : { ok: false, error: element.error };
-  }
+  if (!call.each) return runOne(call, ctx, run, deps, { parent: callTrace, spans: true }).then(stateOf);
+  return settleEach(call, call.each, ctx, run, deps, callTrace);
+}
 
-  let items = resolveRef(call.each, ctx);
+const OK: CallState = { ok: true };
+const stateOf = (element: Element): CallState => (element.ok ? OK : { ok: false, error: element.error });
+
+/** An `each` call: one request per element of its list, then the list as the call's data. */
+async function settleEach(
+  call: CompiledCall,
+  each: NonNullable<CompiledCall['each']>,
+  ctx: TemplateContext,
+  run: RunState,
+  deps: RunnerDeps,
+  callTrace: Context,
+): Promise<CallState> {
+  const { outcomes } = run;
+  let items = resolveRef(each, ctx);
   // An optional input list the client left out is an empty list, not a failure.
-  if (items == null && call.each.source !== 'calls') items = [];
+  if (items == null && each.source !== 'calls') items = [];
   if (!Array.isArray(items) || items.length > call.maxItems) {
     const why = Array.isArray(items) ? `has ${items.length} elements, more than ${call.maxItems}` : 'is not an array';
-    const error = new TributaryError('invalid_response', `${call.name}: {${call.each.text}} ${why}`);
+    const error = new TributaryError('invalid_response', `${call.name}: {${each.text}} ${why}`);
     outcomes.failedWhole(call, error);
     return { ok: false, error };
   }
@@ -149,7 +166,7 @@ function skip(call: CompiledCall, run: RunState, message: string, cause: Tributa
 type Element = { ok: true; value: unknown } | { ok: false; value: unknown; error: TributaryError };
 
 /** Queues one request in the scope, sends it through the call's stack, records its outcome. */
-async function runOne(
+function runOne(
   call: CompiledCall,
   ctx: TemplateContext,
   run: RunState,
@@ -157,25 +174,35 @@ async function runOne(
   where: { parent: Context; spans: boolean; item?: number },
 ): Promise<Element> {
   const { clock } = deps;
-  const { item } = where;
   const observer = callObserver(deps.telemetry, { upstream: call.upstream, route: run.route, pathTemplate: call.pathText, ...where });
   // Messages name an element by its value (`items[sku-1]`), as the client sent it.
-  const label = item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
+  const label = where.item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
   const stack = deps.stackFor(call);
   const queuedAt = clock();
   let slotWait = 0;
-  const outcome = await run.scope.spawn(
-    ({ signal }) =>
-      stack({ label, request: buildRequest(call, ctx, run.headers), signal, deadline: run.deadline, attempt: 0, observer }),
-    {
-      onWait: (report) => {
-        slotWait = report.waitMs;
-        observer.wait('request', report);
+  return run.scope
+    .spawn(
+      ({ signal }) => stack({ label, request: buildRequest(call, ctx, run.headers), signal, deadline: run.deadline, attempt: 0, observer }),
+      {
+        onWait: (report) => {
+          slotWait = report.waitMs;
+          observer.wait('request', report);
+        },
       },
-    },
-  );
-  const durationMs = clock() - queuedAt;
-  const { outcomes } = run;
+    )
+    .then((outcome) => recorded(call, where.item, label, run.outcomes, outcome, clock() - queuedAt, slotWait));
+}
+
+/** Hands a call's (or element's) outcome to {@link Outcomes}; what it stands for in the call's data. */
+function recorded(
+  call: CompiledCall,
+  item: number | undefined,
+  label: string,
+  outcomes: Outcomes,
+  outcome: Outcome<CallResult>,
+  durationMs: number,
+  slotWait: number,
+): Element {
   if (outcome.status === 'ok') {
     const result = outcome.value;
     const settled = { durationMs, waitMs: slotWait + result.waitMs, attempts: result.attempts };
