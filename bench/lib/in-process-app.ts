@@ -25,7 +25,14 @@ export interface InProcessGateway {
  * const gateway = await inProcessGateway('/tmp/before');
  * await drive(gateway.app(), 1000);
  */
-export async function inProcessGateway(root: string): Promise<InProcessGateway> {
+export interface InProcessOptions {
+  /** Awaited by every upstream call before it answers: holds calls in flight (bench/inflight-memory.ts). */
+  hold?: () => Promise<void>;
+  /** Load shedding's limit of requests in flight. Default 128. */
+  maxInFlight?: number;
+}
+
+export async function inProcessGateway(root: string, options: InProcessOptions = {}): Promise<InProcessGateway> {
   // Older checkouts kept the compiler in one file.
   const planModule = existsSync(join(root, 'src/services/plan/index.ts')) ? 'src/services/plan/index.ts' : 'src/services/plan.ts';
   const { compilePlan } = await import(join(root, planModule));
@@ -46,8 +53,9 @@ export async function inProcessGateway(root: string): Promise<InProcessGateway> 
     encode([{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }, { sku: 'd' }]),
   ];
   const headers = { get: (name: string) => (name === 'content-type' ? 'application/json' : null) };
+  const { hold } = options;
   async function fetcher(url: string) {
-    await null;
+    await (hold ? hold() : null);
     const body = bodies[Number(url.charAt(17)) - 1] as Uint8Array; // http://127.0.0.1:<1|2|3>/...
     return { status: 200, headers, body: { async *[Symbol.asyncIterator]() { yield body; }, cancel: async () => {} } };
   }
@@ -65,7 +73,7 @@ export async function inProcessGateway(root: string): Promise<InProcessGateway> 
       fetcher,
       telemetry: tracer ? createTelemetry({ tracer, metrics: false }) : createTelemetry({ traces: false, metrics: false }),
       cutoff: new AbortController().signal,
-      admission: { maxInFlight: 128 },
+      admission: { maxInFlight: options.maxInFlight ?? 128 },
       readiness: { draining: false },
       maxRequestBodyBytes: 1 << 20,
       log: () => {},
