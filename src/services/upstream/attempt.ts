@@ -4,7 +4,7 @@ import type { CompiledCall } from '../plan/types.ts';
 import { discard, readLimited } from './body.ts';
 import { classify } from './classify.ts';
 import { nestsDeeperThan } from './json-depth.ts';
-import type { CallFn, CallResult, Fetcher } from './types.ts';
+import type { CallFn, CallResult, Fetcher, UpstreamResponse } from './types.ts';
 
 /**
  * The innermost layer: one request on the wire. Sends it, checks the status, reads a
@@ -20,45 +20,61 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
   const check = call.schema?.check;
   // Only a cache that respects the upstream's Cache-Control reads it.
   const readCacheHeaders = call.cache?.respectCacheControl === true;
-  return async function sendOnce(ctx) {
+  // Not async: a call in flight holds the reactions below, not a frame.
+  return function sendOnce(ctx) {
     const headers = { ...ctx.request.headers };
     const done = ctx.observer.attempt(ctx, headers);
     let status: number | undefined;
-    let result: CallResult;
+    const settled = (result: CallResult): CallResult => {
+      done(result);
+      return result;
+    };
+    // Every failure is classified once, here: a transport error, an abort, a body or schema fault.
+    const failure = (thrown: unknown): CallResult =>
+      settled({ ok: false, error: classify(thrown, ctx, upstream.name), attempts: 1, waitMs: 0, ...(status === undefined ? {} : { status }) });
+    let sent: Promise<UpstreamResponse>;
     try {
-      const response = await fetcher(ctx.request.url, {
+      sent = fetcher(ctx.request.url, {
         method: ctx.request.method,
         headers,
         ...(ctx.request.body === undefined ? {} : { body: ctx.request.body }),
         signal: ctx.signal,
         redirect: 'manual',
       });
-      status = response.status;
-      ctx.onHeaders?.();
-      if (status < 200 || status > 299) {
-        await discard(response);
-        const error = new TributaryError('http_status', `${ctx.label}: ${upstream.name} answered ${status}`, { status });
-        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-        result = { ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-      } else {
-        const text = await readLimited(response, upstream.maxBodyBytes, ctx.label);
-        const bodyExpected = expectBody && status !== 204 && status !== 205;
-        const value = parseJson(text, ctx.label, upstream.name, upstream.maxJsonDepth, bodyExpected, status);
-        // An empty answer where none was expected is `null` by the call's own rule, not the upstream's shape.
-        const mismatch = check && (bodyExpected || value !== null) ? check(value) : undefined;
-        if (mismatch !== undefined) {
-          throw new TributaryError('invalid_response', `${ctx.label}: ${upstream.name} answered ${status} with a body that does not match the call's schema: ${mismatch}`);
-        }
-        result = { ok: true, value, status, attempts: 1, waitMs: 0 };
-        if (readCacheHeaders) result.cacheHeaders = { cacheControl: response.headers.get('cache-control'), age: response.headers.get('age') };
-      }
     } catch (thrown) {
-      const error = classify(thrown, ctx, upstream.name);
-      result = { ok: false, error, attempts: 1, waitMs: 0, ...(status === undefined ? {} : { status }) };
+      return Promise.resolve(failure(thrown));
     }
-    done(result);
-    return result;
+    return sent
+      .then((response) => {
+        status = response.status;
+        ctx.onHeaders?.();
+        return answered(response, response.status, ctx.label);
+      })
+      .then(settled, failure);
   };
+
+  /** What a call's response comes to: its status refused, or its body read, parsed and checked. */
+  function answered(response: UpstreamResponse, status: number, label: string): Promise<CallResult> {
+    if (status < 200 || status > 299) {
+      return discard(response).then((): CallResult => {
+        const error = new TributaryError('http_status', `${label}: ${upstream.name} answered ${status}`, { status });
+        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+        return { ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+      });
+    }
+    return readLimited(response, upstream.maxBodyBytes, label).then((text) => {
+      const bodyExpected = expectBody && status !== 204 && status !== 205;
+      const value = parseJson(text, label, upstream.name, upstream.maxJsonDepth, bodyExpected, status);
+      // An empty answer where none was expected is `null` by the call's own rule, not the upstream's shape.
+      const mismatch = check && (bodyExpected || value !== null) ? check(value) : undefined;
+      if (mismatch !== undefined) {
+        throw new TributaryError('invalid_response', `${label}: ${upstream.name} answered ${status} with a body that does not match the call's schema: ${mismatch}`);
+      }
+      const result: CallResult = { ok: true, value, status, attempts: 1, waitMs: 0 };
+      if (readCacheHeaders) result.cacheHeaders = { cacheControl: response.headers.get('cache-control'), age: response.headers.get('age') };
+      return result;
+    });
+  }
 }
 
 /**

@@ -1,23 +1,27 @@
 import { TributaryError } from '../../lib/errors.ts';
-import type { UpstreamResponse } from './types.ts';
+import type { UpstreamBody, UpstreamResponse } from './types.ts';
 
 /** Reads at most `limit` bytes of the body as UTF-8; stops reading (freeing the stream) beyond it. */
-export async function readLimited(response: UpstreamResponse, limit: number, label: string): Promise<string> {
+export function readLimited(response: UpstreamResponse, limit: number, label: string): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await discard(response);
-    throw tooLarge(label, limit);
+  if (declared > limit) return discard(response).then(() => Promise.reject(tooLarge(label, limit)));
+  const { body } = response;
+  if (!body) return Promise.resolve('');
+  // A transport that buffers the body hands it over whole: one reaction, no frame per call.
+  if (body.readAll) {
+    return body.readAll(limit).then((bytes) => {
+      if (!bytes) throw tooLarge(label, limit);
+      return utf8.decode(bytes);
+    });
   }
-  if (!response.body) return '';
-  if (response.body.readAll) {
-    const bytes = await response.body.readAll(limit);
-    if (!bytes) throw tooLarge(label, limit);
-    return utf8.decode(bytes);
-  }
+  return readChunks(body, limit, label);
+}
+
+async function readChunks(body: UpstreamBody, limit: number, label: string): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   // Leaving the loop early, by the throw, ends the iteration: the stream is cancelled.
-  for await (const chunk of response.body) {
+  for await (const chunk of body) {
     size += chunk.byteLength;
     if (size > limit) throw tooLarge(label, limit);
     chunks.push(chunk);
