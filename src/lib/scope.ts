@@ -107,9 +107,9 @@ export class Scope {
   }
 
   /**
-   * Waits for a slot (always a turn later, so a cancel in the same turn as the spawn wins), then
-   * starts the task. Reactions instead of an async function: nothing of this layer waits as long as
-   * the task does but the closures that settle it.
+   * Starts the task: at once in a scope without a limit; else once it has a slot, which comes a
+   * turn later at the earliest, so a cancel in the same turn as the spawn wins. Reactions instead
+   * of an async function: while the task runs, this layer holds only the closures that settle it.
    */
   #run<T>(task: Task<T>, options: SpawnOptions): Promise<Outcome<T>> {
     const signal = this.#link.signal;

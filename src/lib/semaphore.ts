@@ -33,31 +33,39 @@ export type OnWait = (report: WaitReport) => void;
 export type Release = () => void;
 
 /**
- * One caller in the queue: its promise's settle functions, its abort subscription and its report,
- * in one object (a queue of thousands holds one each).
+ * One caller in the queue: its promise's settle functions, its abort subscription, its timer and
+ * its report, in one object (a queue of thousands holds one each). It leaves the queue itself
+ * when its signal aborts or its wait runs out.
  */
 class Waiter {
   readonly promise: Promise<Release>;
   #resolve!: (release: Release) => void;
   #reject!: (reason: unknown) => void;
-  readonly #semaphore: Semaphore;
+  readonly #queue: Waiter[];
   readonly #signal: AbortSignal | undefined;
   readonly #onWait: OnWait | undefined;
   readonly #clock: Clock;
   readonly #startedAt: number;
-  cancelTimer: (() => void) | undefined;
+  readonly #cancelTimer: (() => void) | undefined;
 
-  constructor(semaphore: Semaphore, signal: AbortSignal | undefined, onWait: OnWait | undefined, clock: Clock) {
+  constructor(queue: Waiter[], signal: AbortSignal | undefined, onWait: OnWait | undefined, clock: Clock, maxWait: MaxWait | undefined) {
     this.promise = new Promise<Release>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    this.#semaphore = semaphore;
+    this.#queue = queue;
     this.#signal = signal;
     this.#onWait = onWait;
     this.#clock = clock;
     this.#startedAt = clock();
+    queue.push(this);
     if (signal) subscribe(signal, this.#onAbort);
+    if (maxWait) {
+      this.#cancelTimer = startTimer(() => {
+        this.#leave();
+        this.fail(maxWait.error());
+      }, maxWait.ms);
+    }
   }
 
   grant(release: Release): void {
@@ -73,14 +81,19 @@ class Waiter {
   }
 
   readonly #onAbort = (): void => {
-    this.#semaphore.leave(this);
+    this.#leave();
     this.#cleanup();
     this.#report('cancelled');
     this.#reject(this.#signal?.reason);
   };
 
+  #leave(): void {
+    const index = this.#queue.indexOf(this);
+    if (index !== -1) this.#queue.splice(index, 1);
+  }
+
   #cleanup(): void {
-    this.cancelTimer?.();
+    this.#cancelTimer?.();
     if (this.#signal) unsubscribe(this.#signal, this.#onAbort);
   }
 
@@ -89,16 +102,12 @@ class Waiter {
   }
 }
 
-/**
- * A FIFO counting semaphore with a bounded queue, a bounded wait, and abort-aware waiters.
- *
- * Waiting resolves a promise the caller awaits, so the caller's async context (and with it the
- * active trace span) is the one its code continues in after the wait.
- *
- * @example
- * const bulkhead = new Semaphore({ limit: 50, maxQueue: 200, name: 'users' });
- * const body = await bulkhead.execute(({ signal }) => fetchJson(url, signal), requestSignal);
- */
+/** How long a waiter may wait, and the error it then fails with. */
+interface MaxWait {
+  ms: number;
+  error: () => TributaryError;
+}
+
 export class Semaphore {
   #limit: number;
   #active = 0;
@@ -158,15 +167,11 @@ export class Semaphore {
         ),
       );
     }
-    const waiter = new Waiter(this, signal, onWait, this.#clock);
-    this.#queue.push(waiter);
-    if (Number.isFinite(this.#maxWaitMs)) {
-      const ms = this.#maxWaitMs;
-      waiter.cancelTimer = startTimer(() => {
-        this.#remove(waiter);
-        waiter.fail(new TributaryError('rejected', `${this.#name}: no slot within ${ms} ms (${this.#active} running, ${this.#queue.length} waiting)`));
-      }, ms);
-    }
+    const ms = this.#maxWaitMs;
+    const maxWait = Number.isFinite(ms)
+      ? { ms, error: () => new TributaryError('rejected', `${this.#name}: no slot within ${ms} ms (${this.#active} running, ${this.#queue.length} waiting)`) }
+      : undefined;
+    const waiter = new Waiter(this.#queue, signal, onWait, this.#clock, maxWait);
     return waiter.promise;
   }
 
@@ -206,16 +211,6 @@ export class Semaphore {
       this.#active++;
       next.grant(this.#releaser());
     }
-  }
-
-  /** A waiter that gave up (its signal aborted) leaves the queue. */
-  leave(waiter: Waiter): void {
-    this.#remove(waiter);
-  }
-
-  #remove(waiter: Waiter): void {
-    const index = this.#queue.indexOf(waiter);
-    if (index !== -1) this.#queue.splice(index, 1);
   }
 }
 
