@@ -103,9 +103,8 @@ export function subscribe(signal: AbortSignal, listener: () => void): void {
 
 /** Undoes {@link subscribe}; nothing if the listener already ran or was never there. */
 export function unsubscribe(signal: AbortSignal, listener: () => void): void {
-  const hub = hubs.get(signal);
-  if (hub) hub.delete(listener);
-  else signal.removeEventListener('abort', listener);
+  // A listener subscribed before the signal was shared is on the signal itself.
+  if (!hubs.get(signal)?.delete(listener)) signal.removeEventListener('abort', listener);
 }
 
 /** How many listeners wait on a shared signal's hub; undefined for a signal not shared. For leak checks. */

@@ -104,6 +104,15 @@ describe('shareSignal', () => {
     expect(sharedListeners(parent.signal)).toBe(0);
   });
 
+  it('a child linked before its parent was shared still leaves no listener behind', () => {
+    const parent = new AbortController();
+    const early = linkSignal(parent.signal);
+    shareSignal(parent.signal);
+    early.dispose();
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
+    expect(sharedListeners(parent.signal)).toBe(0);
+  });
+
   it('children that dispose leave the hub empty; a signal already aborted is not shared', () => {
     const parent = new AbortController();
     shareSignal(parent.signal);
