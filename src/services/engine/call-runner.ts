@@ -42,25 +42,35 @@ export interface RunnerDeps {
  * {@link Outcomes}. Never rejects for an upstream failure; only a bug throws.
  */
 export function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
-  // Most calls depend on nothing and are not traced: nothing to wait for or to wrap.
-  if (call.dependsOn.length === 0 && !deps.telemetry.traces) return settle(call, run, deps, [], run.parent);
-  return waitAndRun(call, run, deps);
+  // Most calls depend on nothing: nothing to wait for.
+  if (call.dependsOn.length === 0) return deps.telemetry.traces ? traced(call, run, deps, [], undefined) : settle(call, run, deps, [], run.parent);
+  return afterDependencies(call, run, deps);
 }
 
-async function waitAndRun(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
+async function afterDependencies(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
   // The dependency that settled last is the one this call waited for.
   let waitedFor: string | undefined;
-  const states =
-    call.dependsOn.length === 0
-      ? []
-      : await Promise.all(
-          call.dependsOn.map(async (name) => {
-            const state = await run.settle(name);
-            waitedFor = name;
-            return [name, state] as const;
-          }),
-        );
-  if (!deps.telemetry.traces) return settle(call, run, deps, states, run.parent);
+  const states = await Promise.all(
+    call.dependsOn.map(async (name) => {
+      const state = await run.settle(name);
+      waitedFor = name;
+      return [name, state] as const;
+    }),
+  );
+  return deps.telemetry.traces ? traced(call, run, deps, states, waitedFor) : settle(call, run, deps, states, run.parent);
+}
+
+/**
+ * The call under its `upstream <call>` span, ended with the call's outcome. Not async: while the
+ * call runs, the span's ending waits in a reaction, not in a frame.
+ */
+function traced(
+  call: CompiledCall,
+  run: RunState,
+  deps: RunnerDeps,
+  states: (readonly [string, CallState])[],
+  waitedFor: string | undefined,
+): Promise<CallState> {
   const span = deps.telemetry.tracer.startSpan(
     `upstream ${call.name}`,
     {
@@ -74,16 +84,30 @@ async function waitAndRun(call: CompiledCall, run: RunState, deps: RunnerDeps): 
     },
     run.parent,
   );
-  let state: CallState | undefined;
-  try {
-    state = await settle(call, run, deps, states, trace.setSpan(run.parent, span));
-    return { ...state, span: span.spanContext() };
-  } finally {
+  // `state` undefined: a bug stopped the call.
+  const end = (state: CallState | undefined): void => {
     const error = state && !state.ok ? state.error : undefined;
     span.setAttribute('tributary.outcome', !state ? 'error' : state.ok ? 'ok' : error?.code === 'cancelled' ? 'cancelled' : 'error');
     if (error) endWithFailure(span, error);
     span.end(spanTime());
+  };
+  let settling: Promise<CallState>;
+  try {
+    settling = settle(call, run, deps, states, trace.setSpan(run.parent, span));
+  } catch (error) {
+    end(undefined);
+    return Promise.reject(error);
   }
+  return settling.then(
+    (state) => {
+      end(state);
+      return { ...state, span: span.spanContext() };
+    },
+    (error: unknown) => {
+      end(undefined);
+      throw error;
+    },
+  );
 }
 
 /** A link to the span of each call this one depended on, so the waterfall shows why it started late. */
