@@ -64,6 +64,7 @@ export function accessLogHook(sink: AccessLogSink): RequestHook {
  * outcomeOf(true, []); // { complete: true, failed: [] }
  */
 export function outcomeOf(complete: boolean, errors: readonly CallError[]): AggregateOutcome {
+  if (errors.length === 0) return { complete, failed: [] };
   const byKey = new Map<string, AggregateOutcome['failed'][number]>();
   for (const error of errors) {
     const key = `${error.call}\u0000${error.code}`;

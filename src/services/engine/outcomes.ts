@@ -134,10 +134,11 @@ export class Outcomes {
   result(durationMs: number, fanoutMs: number): AggregateResult {
     const data: Record<string, unknown> = {};
     for (const call of this.#endpoint.calls) data[call.name] = this.#data[call.name];
-    const order = new Map(this.#endpoint.calls.map((c, i) => [c.name, i]));
-    const errors = this.#errors.sort(
-      (a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0),
-    );
+    const errors = this.#errors;
+    if (errors.length > 1) {
+      const order = new Map(this.#endpoint.calls.map((c, i) => [c.name, i]));
+      errors.sort((a, b) => (order.get(a.call) ?? 0) - (order.get(b.call) ?? 0) || (a.item ?? 0) - (b.item ?? 0));
+    }
     // A stale value stands in for its failure: the data is there, so the request is complete.
     const complete = errors.every((e) => e.stale);
     const result: AggregateResult = { data, errors, complete, failed: this.#failed, durationMs, fanoutMs, reports: this.reports };
