@@ -228,8 +228,9 @@ function stopped(c: Context<AppEnv>, reason: unknown): Response {
  * upstreams) only for a caller that sent the operator's debug token.
  */
 export function serverTiming(result: AggregateResult, trusted: boolean): string {
-  const entries = [`total;dur=${result.durationMs.toFixed(1)}`, `fanout;dur=${result.fanoutMs.toFixed(1)}`];
-  if (!trusted) return entries.join(', ');
+  const everyone = `total;dur=${result.durationMs.toFixed(1)}, fanout;dur=${result.fanoutMs.toFixed(1)}`;
+  if (!trusted) return everyone;
+  const entries = [everyone];
   const byCall = new Map<string, { upstream: string; dur: number; wait: number; n: number }>();
   for (const r of result.reports) {
     const entry = byCall.get(r.call) ?? { upstream: r.upstream, dur: 0, wait: 0, n: 0 };
