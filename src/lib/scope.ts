@@ -50,14 +50,14 @@ export class Scope {
   readonly #slots: Semaphore | undefined;
   /** Tasks spawned and not yet settled (running or waiting for a slot). */
   #pending = 0;
+  /** Tasks spawned in all. */
+  #spawned = 0;
   /** Resolved when `#pending` falls to 0, for `join()`; made only while someone joins. */
   #idle: PromiseWithResolvers<void> | undefined;
   #failure: { name: string; error: Error } | undefined;
 
   constructor(options: ScopeOptions = {}) {
     this.#link = linkSignal(options.signal);
-    // Every task's per-try link and every queued task listens on it: one list walk per add would be O(n²).
-    shareSignal(this.#link.signal);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     this.#slots = Number.isFinite(limit) ? new Semaphore({ limit, name: 'fan-out scope', ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   }
@@ -84,6 +84,9 @@ export class Scope {
 
   /** Starts a task (or queues it for a slot) and resolves with its outcome. Never rejects. */
   spawn<T>(task: Task<T>, options: SpawnOptions = {}): Promise<Outcome<T>> {
+    // Every task's per-try link and every queued task listens on the scope's signal: past a few,
+    // they go through one shared listener, since a list walk per add would be O(n²).
+    if (++this.#spawned === SHARE_AFTER) shareSignal(this.#link.signal);
     this.#pending++;
     return this.#run(task, options);
   }
@@ -159,6 +162,9 @@ export class Scope {
 }
 
 const noRelease = (): void => {};
+
+/** Tasks a scope takes before its signal is shared: below, a short listener list costs less than a hub. */
+const SHARE_AFTER = 8;
 
 /** A TributaryError keeps its code; anything else thrown after an abort is that abort. */
 function classify(thrown: unknown, signal: AbortSignal): Error {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { sleep } from '../../src/lib/abort.ts';
+import { getEventListeners } from 'node:events';
+import { linkSignal, sleep, type LinkedSignal } from '../../src/lib/abort.ts';
 import { cancelled, isCancelledError, isTributaryError, TributaryError } from '../../src/lib/errors.ts';
 import { gather, Scope, type GatherTask, type Outcome } from '../../src/lib/scope.ts';
 import { abortListeners, deferred, flush, track, untilAborted } from './helpers.ts';
@@ -258,6 +259,32 @@ describe('gather', () => {
 });
 
 describe('Scope', () => {
+  it('a wide fan-out links its tasks through one shared listener on the scope signal, and leaves none behind', async () => {
+    const scope = new Scope({ limit: 1000 });
+    const release = deferred();
+    const links: LinkedSignal[] = [];
+    const tasks = Array.from({ length: 100 }, () =>
+      scope.spawn(async ({ signal }) => {
+        const link = linkSignal(signal);
+        links.push(link);
+        try {
+          await release.promise;
+        } finally {
+          link.dispose();
+        }
+      }),
+    );
+    await flush();
+    expect(links).toHaveLength(100);
+    // The first few subscribed directly; the rest wait in the hub behind one listener.
+    expect(getEventListeners(scope.signal, 'abort').length).toBeLessThanOrEqual(8);
+    expect(abortListeners(scope.signal)).toBe(100);
+    release.resolve();
+    await Promise.all(tasks);
+    expect(abortListeners(scope.signal)).toBe(0);
+    scope.dispose();
+  });
+
   it('a task spawned and cancelled in the same turn never starts, even with a free slot', async () => {
     // With a limit, spawn() takes the slot asynchronously; the task must see the cancel first.
     const scope = new Scope({ limit: 4 });
