@@ -9,5 +9,6 @@ export * from './latency-window.ts';
 export * from './retry-budget.ts';
 export * from './scope.ts';
 export * from './semaphore.ts';
+export * from './settled.ts';
 export * from './sliding-window.ts';
 export * from './timeout.ts';

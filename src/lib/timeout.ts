@@ -1,5 +1,6 @@
 import { linkSignal } from './abort.ts';
 import { TributaryError } from './errors.ts';
+import { whenSettled } from './settled.ts';
 import { startTimer } from './timer.ts';
 
 export interface TimeoutOptions {
@@ -27,26 +28,12 @@ export function withTimeout<T>(
   const cancelTimer = startTimer(() => {
     link.abort(options.reason ? options.reason() : new TributaryError('timeout', `timed out after ${ms} ms`));
   }, ms);
-  const done = (): void => {
-    cancelTimer();
-    link.dispose();
-  };
-  let work: Promise<T>;
-  try {
-    work = fn({ signal: link.signal });
-  } catch (error) {
-    done();
-    return Promise.reject(error);
-  }
   // Reactions, not an async frame: a call in flight holds as little as possible.
-  return work.then(
-    (value) => {
-      done();
-      return value;
-    },
-    (error: unknown) => {
-      done();
-      throw error;
+  return whenSettled(
+    () => fn({ signal: link.signal }),
+    () => {
+      cancelTimer();
+      link.dispose();
     },
   );
 }

@@ -1,5 +1,6 @@
 import { TributaryError } from '../../lib/errors.ts';
 import type { Release, Semaphore, WaitReport } from '../../lib/semaphore.ts';
+import { whenSettled } from '../../lib/settled.ts';
 import { classify, failed } from './classify.ts';
 import type { CallContext, CallFn, CallResult, Layer, SemaphoreKind } from './types.ts';
 
@@ -32,21 +33,6 @@ export function bulkheadLayer(bulkhead: Semaphore, upstream: string, kind: Semap
 
 /** The layer below run holding a slot, released once it has settled, body included; the wait added to its result. */
 function holding(next: CallFn, ctx: CallContext, release: Release, waitMs: number): Promise<CallResult> {
-  let work: Promise<CallResult>;
-  try {
-    work = next(ctx);
-  } catch (error) {
-    release();
-    return Promise.reject(error);
-  }
-  return work.then(
-    (result) => {
-      release();
-      return waitMs === 0 ? result : { ...result, waitMs: result.waitMs + waitMs };
-    },
-    (error: unknown) => {
-      release();
-      throw error;
-    },
-  );
+  const work = whenSettled(() => next(ctx), release);
+  return waitMs === 0 ? work : work.then((result) => ({ ...result, waitMs: result.waitMs + waitMs }));
 }
