@@ -193,9 +193,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   /** More than the reader takes: it gets `undefined`, and the exchange is stopped. */
   #tooLarge(whole: PromiseWithResolvers<Uint8Array | undefined> | undefined): Promise<undefined> {
     this.#whole = undefined;
-    this.#chunks = [];
-    this.#buffered = 0;
-    this.#fail(new Error('the body is larger than its reader takes'));
+    this.#stop(new Error('the body is larger than its reader takes'));
     whole?.resolve(undefined);
     return Promise.resolve(undefined);
   }
@@ -226,9 +224,14 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   }
 
   async cancel(reason?: unknown): Promise<void> {
+    this.#stop(reason ?? new Error('the body was cancelled'));
+  }
+
+  /** Nothing more is wanted: what arrived unread is dropped, even after the end, and the exchange stopped. */
+  #stop(reason: unknown): void {
     this.#chunks = [];
     this.#buffered = 0;
-    this.#fail(reason ?? new Error('the body was cancelled'));
+    this.#fail(reason);
   }
 }
 
