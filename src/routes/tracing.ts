@@ -1,6 +1,5 @@
 import {
   propagation,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -12,7 +11,7 @@ import {
   type TextMapGetter,
 } from '@opentelemetry/api';
 import type { Context } from 'hono';
-import { spanTime } from '../services/telemetry.ts';
+import { EMPTY_CONTEXT } from '../services/tracing/context.ts';
 import { addAnswerHeader } from './answer-headers.ts';
 import type { AppEnv } from './errors.ts';
 import type { RequestHook } from './request-frame.ts';
@@ -46,13 +45,13 @@ export const serverSpanHook: RequestHook = {
     if (!telemetry.traces) {
       const { headers } = c.req.raw;
       const carries = headers.has('traceparent') || headers.has('baggage');
-      c.set('traceContext', carries ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT);
+      c.set('traceContext', carries ? propagation.extract(EMPTY_CONTEXT, headers, headerGetter) : EMPTY_CONTEXT);
       return undefined;
     }
-    const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
+    const parent = propagation.extract(EMPTY_CONTEXT, c.req.raw.headers, headerGetter);
     const span = telemetry.tracer.startSpan(
       c.req.method,
-      { kind: SpanKind.SERVER, startTime: spanTime(acceptedAt(c)), attributes: requestAttributes(c, knownMethod(c.req.method)) },
+      { kind: SpanKind.SERVER, startTime: acceptedAt(c), attributes: requestAttributes(c, knownMethod(c.req.method)) },
       parent,
     );
     const spanContext = span.spanContext();
@@ -78,7 +77,7 @@ export const serverSpanHook: RequestHook = {
     const span = trace.getSpan(c.get('traceContext'));
     if (!span) return;
     if (span.isRecording()) describeResponse(span, c, method, route, status);
-    span.end(spanTime(ended));
+    span.end(ended);
   },
 };
 

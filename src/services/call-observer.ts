@@ -43,7 +43,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
       if (metered && ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
       const started = performance.now();
       const span = spans
-        ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: spanTime(started) }, call.parent)
+        ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: started }, call.parent)
         : undefined;
       // Attributes cost URL redaction: only for a span that is recorded (not a no-op, not sampled out).
       // Set one by one: no attribute object is built only to be copied into the span.
@@ -65,7 +65,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
         if (!span) return;
         if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
         if (!result.ok) endWithFailure(span, result.error);
-        span.end(spanTime(ended));
+        span.end(ended);
       };
     },
     wait(semaphore: SemaphoreKind, report: WaitReport, limit?: number) {

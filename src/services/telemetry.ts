@@ -168,7 +168,9 @@ const ORIGIN_NANOS = Math.round((ORIGIN_MS - ORIGIN_SECONDS * 1000) * 1e6);
  * The wall-clock time of a `performance.now()` reading (default: now), as `[seconds, nanos]`.
  * Every span's start and end, and every span event, comes from this one clock, so a child
  * never starts before its parent. (Left to itself the SDK anchors a span at `Date.now()`,
- * whole milliseconds, and mixes that with `performance.now()` offsets.)
+ * whole milliseconds, and mixes that with `performance.now()` offsets.) The hot spans pass the
+ * reading itself (`startTime: performance.now()`): a tracer reads a number below the time
+ * origin as one and converts it the same way, and only for a span it records.
  *
  * @example
  * const span = tracer.startSpan('work', { startTime: spanTime() });

@@ -8,7 +8,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { encodeSpans } from '../../src/services/tracing/otlp-protobuf.ts';
+import { encodeSpans, SpanBatch } from '../../src/services/tracing/otlp-protobuf.ts';
 import { inMemoryPipeline } from './in-memory-tracing.ts';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 
@@ -111,5 +111,47 @@ describe('encodeSpans', () => {
 
   it('encodes nothing to an empty request', () => {
     expect(encodeSpans([])).toEqual(sdkBytes([]));
+  });
+});
+
+describe('SpanBatch', () => {
+  it('takes batch after batch with only their own spans, and a request it handed over never changes', () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = inMemoryPipeline(exporter).getTracer('tributary');
+    const batch = new SpanBatch();
+    const taken: { bytes: Uint8Array; copy: Buffer; spans: ReadableSpan[] }[] = [];
+    // Each batch is larger than the last, past the buffer's first 16 KiB: the buffer grows and is reused.
+    for (const count of [3, 40, 200, 5]) {
+      exporter.reset();
+      for (let i = 0; i < count; i++) {
+        const span = tracer.startSpan(`batch of ${count}, span ${i}`, { startTime: [1_764_000_000, i], attributes: { 'a.text': 'v'.repeat(150), 'a.n': i } });
+        span.end([1_764_000_001, i]);
+      }
+      const spans = exporter.getFinishedSpans();
+      for (const span of spans) batch.add(span);
+      const bytes = batch.take();
+      taken.push({ bytes, copy: Buffer.from(bytes), spans });
+    }
+    for (const { bytes, copy, spans } of taken) {
+      expect(Buffer.from(bytes)).toEqual(copy);
+      expect(copy).toEqual(Buffer.from(sdkBytes(spans)));
+    }
+  });
+
+  it('leaves out a resource whose spans stopped coming', () => {
+    const exporter = new InMemorySpanExporter();
+    const a = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'a' }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const b = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'b' }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const batch = new SpanBatch();
+    a.getTracer('x').startSpan('a span', { startTime: [1, 0] }).end([2, 0]);
+    b.getTracer('x').startSpan('b span', { startTime: [1, 0] }).end([2, 0]);
+    for (const span of exporter.getFinishedSpans()) batch.add(span);
+    expect(Buffer.from(batch.take())).toEqual(Buffer.from(sdkBytes(exporter.getFinishedSpans())));
+    exporter.reset();
+    b.getTracer('x').startSpan('b again', { startTime: [3, 0] }).end([4, 0]);
+    for (const span of exporter.getFinishedSpans()) batch.add(span);
+    expect(Buffer.from(batch.take())).toEqual(Buffer.from(sdkBytes(exporter.getFinishedSpans())));
+    expect(batch.size).toBe(0);
+    expect(batch.take()).toEqual(sdkBytes([]));
   });
 });

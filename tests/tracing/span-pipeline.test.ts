@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedSpan, SpanSink } from '../../src/services/tracing/recorded-span.ts';
 import { samplerFromEnv } from '../../src/services/tracing/samplers.ts';
 import { SpanPipeline } from '../../src/services/tracing/tracer.ts';
+import { spanTime } from '../../src/services/telemetry.ts';
 import { inMemoryPipeline } from './in-memory-tracing.ts';
 
 function pipeline(vars: Record<string, string> = {}, limits = {}) {
@@ -56,6 +57,26 @@ describe('SpanPipeline: sampling and ids', () => {
     expect(span.spanContext().traceFlags).toBe(TraceFlags.NONE);
     span.end();
     expect(ended).toHaveLength(0);
+  });
+
+  it('a span the sampler leaves out still parents its children: same trace, its span id as theirs to follow, nothing recorded', () => {
+    const { tracer, ended } = pipeline({ OTEL_TRACES_SAMPLER: 'always_off' });
+    const root = tracer.startSpan('root', {}, ROOT_CONTEXT);
+    expect(root.isRecording()).toBe(false);
+    root.setAttribute('a', 1).addEvent('e').setStatus({ code: SpanStatusCode.ERROR }).updateName('x').end();
+    const { traceId, spanId, traceFlags } = root.spanContext();
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(traceFlags).toBe(TraceFlags.NONE);
+    const child = tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, root));
+    expect(child.spanContext().traceId).toBe(traceId);
+    expect(child.spanContext().spanId).not.toBe(spanId);
+    // Under a parent-based sampler, an unsampled parent of ours is followed as a caller's would be.
+    const followed = pipeline();
+    expect(followed.tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, root)).isRecording()).toBe(false);
+    child.end();
+    expect(ended).toHaveLength(0);
+    expect(followed.ended).toHaveLength(0);
   });
 
   it('always_off records nothing; traceidratio decides as the SDK sampler does for the same trace ids', () => {
@@ -104,6 +125,24 @@ describe('RecordedSpan', () => {
     expect(done.duration).toEqual([1, 200_000_000]);
     expect(done.status.code).toBe(SpanStatusCode.UNSET);
     expect(done.isRecording()).toBe(false);
+  });
+
+  it('shows its attributes as one object in the order they were first set, a later set included', () => {
+    const { tracer, ended } = pipeline();
+    const span = tracer.startSpan('work', { attributes: { a: 1, b: 'two' } });
+    expect((span as unknown as RecordedSpan).attributes).toEqual({ a: 1, b: 'two' });
+    span.setAttribute('a', 3).setAttribute('c', true).setAttribute('d', undefined);
+    span.end();
+    const [done] = ended as [RecordedSpan];
+    expect(Object.entries(done.attributes)).toEqual([['a', 3], ['b', 'two'], ['c', true]]);
+  });
+
+  it('takes a performance.now() reading as a time on the clock spanTime uses', () => {
+    const { tracer, ended } = pipeline();
+    const at = performance.now();
+    tracer.startSpan('x', { startTime: at }).end(at + 1.5);
+    expect(ended[0]?.startTime).toEqual(spanTime(at));
+    expect(ended[0]?.endTime).toEqual(spanTime(at + 1.5));
   });
 
   it('an end before the start is clamped to the start', () => {

@@ -5,7 +5,7 @@ import type { Outcome, Scope } from '../../lib/scope.ts';
 import { isSpanContextValid, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
 import { callObserver } from '../call-observer.ts';
 import type { CompiledCall } from '../plan/types.ts';
-import { endWithFailure, spanTime, type Telemetry } from '../telemetry.ts';
+import { endWithFailure, type Telemetry } from '../telemetry.ts';
 import { resolveRef, type TemplateContext } from '../template.ts';
 import type { CallFn, CallResult } from '../upstream/types.ts';
 import type { Outcomes } from './outcomes.ts';
@@ -74,7 +74,7 @@ function traced(
   const span = deps.telemetry.tracer.startSpan(
     `upstream ${call.name}`,
     {
-      startTime: spanTime(),
+      startTime: performance.now(),
       attributes: {
         'tributary.call': call.name,
         'upstream.name': call.upstream.name,
@@ -89,7 +89,7 @@ function traced(
     const error = state && !state.ok ? state.error : undefined;
     span.setAttribute('tributary.outcome', !state ? 'error' : state.ok ? 'ok' : error?.code === 'cancelled' ? 'cancelled' : 'error');
     if (error) endWithFailure(span, error);
-    span.end(spanTime());
+    span.end(performance.now());
   };
   let settling: Promise<CallState>;
   try {

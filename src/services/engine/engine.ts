@@ -8,7 +8,7 @@ import { Scope } from '../../lib/scope.ts';
 import { CALL_BUDGET_FRACTION } from '../plan/critical-path.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
-import { createTelemetry, spanTime, type Telemetry } from '../telemetry.ts';
+import { createTelemetry, type Telemetry } from '../telemetry.ts';
 import { renderBody, type TemplateContext } from '../template.ts';
 import { createAdaptiveLimit, createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
 import { Flights } from '../cache/flights.ts';
@@ -107,7 +107,7 @@ export class Engine {
     const span = this.telemetry.traces
       ? this.telemetry.tracer.startSpan(
           `aggregate ${endpoint.id}`,
-          { startTime: spanTime(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
+          { startTime: performance.now(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
           parent,
         )
       : undefined;
@@ -157,7 +157,7 @@ export class Engine {
       await scope.join();
       span?.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
       span?.setAttribute('error.type', 'internal');
-      span?.end(spanTime());
+      span?.end(performance.now());
       throw error;
     } finally {
       await scope.join();
@@ -235,7 +235,7 @@ function endAggregate(span: Span, result: AggregateResult, signal: AbortSignal |
     span.setAttribute('error.type', failed.code);
     span.setStatus({ code: SpanStatusCode.ERROR, message: `required call ${failed.call} failed` });
   }
-  span.end(spanTime());
+  span.end(performance.now());
 }
 
 /** Per-upstream duration by outcome, and timeouts: low-cardinality labels only. */

@@ -10,6 +10,9 @@ export interface EncodableSpan {
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly attributes: Attributes;
+  /** The attributes as two lists (our `RecordedSpan`): read instead of `attributes` where given. */
+  readonly attributeKeys?: readonly string[];
+  readonly attributeValues?: readonly AttributeValue[];
   readonly droppedAttributesCount: number;
   readonly events: readonly SpanEvent[];
   readonly droppedEventsCount: number;
@@ -106,9 +109,18 @@ export class SpanBatch {
       }
       w.end(resourceSpans);
     }
-    this.#groups = new Map();
+    // The writers that took spans keep their grown buffers for the next batch (no regrowing, no
+    // new large buffer per batch); a resource or scope that had none this time is let go.
+    for (const [resource, scopes] of this.#groups) {
+      for (const [scope, spans] of scopes) {
+        if (spans.length === 0) scopes.delete(scope);
+        else spans.truncate(0);
+      }
+      if (scopes.size === 0) this.#groups.delete(resource);
+    }
     this.#size = 0;
-    return w.finish();
+    // Sized for what was written: handed over as it is, without another copy.
+    return w.written();
   }
 }
 
@@ -140,7 +152,9 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
   w.hrTime(span.startTime);
   w.tag(8, 1);
   w.hrTime(span.endTime);
-  writeAttributes(w, span.attributes, 9);
+  const keys = span.attributeKeys;
+  if (keys && span.attributeValues) writeAttributeList(w, keys, span.attributeValues, 9);
+  else writeAttributes(w, span.attributes, 9);
   w.tag(10, 0);
   w.varint(span.droppedAttributesCount);
   for (const event of span.events) {
@@ -197,24 +211,31 @@ const flags = (traceFlags: number, isRemote: boolean | undefined): number => (tr
 
 function writeAttributes(w: Writer, attributes: Attributes, field: number): void {
   for (const key in attributes) {
-    if (!Object.hasOwn(attributes, key)) continue;
-    const value = attributes[key];
-    w.tag(field, 2);
-    const known = knownKey(key);
-    const values = known.values;
-    if (values !== undefined && isSmall(value)) {
-      let bytes = values.get(value);
-      if (bytes === undefined) {
-        bytes = keyValue(known.key, value);
-        // A key with many values (a URL, a request id) is not worth keeping: it stops being cached.
-        if (values.size < MAX_VALUES_PER_KEY) values.set(value, bytes);
-        else known.values = undefined;
-      }
-      w.raw(bytes);
-      continue;
-    }
-    writeKeyValue(w, known.key, value);
+    if (Object.hasOwn(attributes, key)) writeAttribute(w, key, attributes[key], field);
   }
+}
+
+function writeAttributeList(w: Writer, keys: readonly string[], values: readonly AttributeValue[], field: number): void {
+  for (let i = 0; i < keys.length; i++) writeAttribute(w, keys[i] as string, values[i], field);
+}
+
+/** One attribute as a KeyValue message in `field`: copied whole when its key and value were seen before. */
+function writeAttribute(w: Writer, key: string, value: AttributeValue | undefined, field: number): void {
+  w.tag(field, 2);
+  const known = knownKey(key);
+  const values = known.values;
+  if (values !== undefined && isSmall(value)) {
+    let bytes = values.get(value);
+    if (bytes === undefined) {
+      bytes = keyValue(known.key, value);
+      // A key with many values (a URL, a request id) is not worth keeping: it stops being cached.
+      if (values.size < MAX_VALUES_PER_KEY) values.set(value, bytes);
+      else known.values = undefined;
+    }
+    w.raw(bytes);
+    return;
+  }
+  writeKeyValue(w, known.key, value);
 }
 
 /**

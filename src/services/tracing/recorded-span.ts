@@ -82,7 +82,14 @@ export class RecordedSpan implements Span {
   readonly parentSpanContext: SpanContext | undefined;
   readonly kind: SpanKind;
   readonly startTime: HrTime;
-  readonly attributes: Attributes = {};
+  /**
+   * The attributes in the order they were first set, as two lists: a set is an append (or a
+   * replace), where an object grows a new shape per key; the encoder reads them by index. The
+   * `attributes` object readers of a `ReadableSpan` expect is built from them when first read.
+   */
+  readonly attributeKeys: string[] = [];
+  readonly attributeValues: AttributeValue[] = [];
+  #attributes: Attributes | undefined;
   // Most spans have no links or events and keep no status: shared empty values until they do.
   links: Link[] = NONE;
   events: SpanEvent[] = NONE;
@@ -95,7 +102,6 @@ export class RecordedSpan implements Span {
   droppedAttributesCount = 0;
   droppedEventsCount = 0;
   droppedLinksCount = 0;
-  #attributeCount = 0;
 
   constructor(
     shared: SpanShared,
@@ -128,15 +134,23 @@ export class RecordedSpan implements Span {
     return this.#context;
   }
 
+  /** The attributes as one object (the SDK's `ReadableSpan.attributes`), built once until the next set. */
+  get attributes(): Attributes {
+    if (this.#attributes) return this.#attributes;
+    const attributes: Attributes = {};
+    const keys = this.attributeKeys;
+    for (let i = 0; i < keys.length; i++) attributes[keys[i] as string] = this.attributeValues[i];
+    return (this.#attributes = attributes);
+  }
+
   setAttribute(key: string, value: AttributeValue | undefined): this {
     if (this.ended || value === undefined) return this;
     if (key.length === 0) {
       diag.warn('tributary: a span attribute with an empty key was dropped');
       return this;
     }
-    const attributes = this.attributes as Record<string, AttributeValue>;
-    const isNew = !Object.hasOwn(attributes, key);
-    if (isNew && this.#attributeCount >= this.#shared.limits.attributeCountLimit) {
+    const at = this.attributeKeys.indexOf(key);
+    if (at < 0 && this.attributeKeys.length >= this.#shared.limits.attributeCountLimit) {
       this.droppedAttributesCount += 1;
       return this;
     }
@@ -150,8 +164,11 @@ export class RecordedSpan implements Span {
       diag.warn(`tributary: span attribute ${key} has an invalid value; dropped`);
       return this;
     }
-    attributes[key] = kept as AttributeValue;
-    if (isNew) this.#attributeCount += 1;
+    if (at < 0) {
+      this.attributeKeys.push(key);
+      this.attributeValues.push(kept as AttributeValue);
+    } else this.attributeValues[at] = kept as AttributeValue;
+    this.#attributes = undefined;
     return this;
   }
 

@@ -106,7 +106,7 @@ class PipelineTracer implements Tracer {
     const traceState = sampled.traceState ?? parent?.traceState;
     const traceFlags = sampled.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
     const spanContext: SpanContext = traceState ? { traceId, spanId, traceFlags, traceState } : { traceId, spanId, traceFlags };
-    if (sampled.decision === NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    if (sampled.decision === NOT_RECORD) return new UnrecordedSpan(spanContext);
     const attributes = sampled.attributes ? { ...options.attributes, ...sampled.attributes } : options.attributes;
     return new RecordedSpan(this.#shared, spanContext, parent, name, kind, toHrTime(options.startTime), attributes, options.links);
   }
@@ -122,14 +122,67 @@ class PipelineTracer implements Tracer {
 }
 
 /**
+ * A span the sampler left out: its context goes on to its children and to the upstreams'
+ * `traceparent`, and nothing is kept. As the API's non-recording span, but the parent check of a
+ * child knows its ids are valid (they are ours) without testing them again.
+ */
+class UnrecordedSpan implements Span {
+  readonly #context: SpanContext;
+
+  constructor(context: SpanContext) {
+    this.#context = context;
+  }
+
+  spanContext(): SpanContext {
+    return this.#context;
+  }
+
+  setAttribute(): this {
+    return this;
+  }
+
+  setAttributes(): this {
+    return this;
+  }
+
+  addEvent(): this {
+    return this;
+  }
+
+  addLink(): this {
+    return this;
+  }
+
+  addLinks(): this {
+    return this;
+  }
+
+  setStatus(): this {
+    return this;
+  }
+
+  updateName(): this {
+    return this;
+  }
+
+  end(): void {}
+
+  isRecording(): boolean {
+    return false;
+  }
+
+  recordException(): void {}
+}
+
+/**
  * The span context of the parent span in `context`, if it has a valid one. Our own spans' ids
- * are valid by construction, so only a context from elsewhere (a caller's `traceparent`) is
- * checked, with the API's hex validation.
+ * (recorded or not) are valid by construction, so only a context from elsewhere (a caller's
+ * `traceparent`) is checked, with the API's hex validation.
  */
 export function validParent(context: Context): SpanContext | undefined {
   const span = trace.getSpan(context);
   if (span === undefined) return undefined;
-  if (span instanceof RecordedSpan) return span.spanContext();
+  if (span instanceof RecordedSpan || span instanceof UnrecordedSpan) return span.spanContext();
   const found = span.spanContext();
   return isSpanContextValid(found) ? found : undefined;
 }
