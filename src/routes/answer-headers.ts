@@ -21,21 +21,22 @@ export function addAnswerHeader(c: Context<AppEnv>, name: string, value: string)
   else c.set('answerHeaders', { [name]: value });
 }
 
-/** Answers built by {@link answer}: they carry the request's headers already. */
-const carrying = new WeakSet<Response>();
-
-/** A response with `headers` and the request's own (which win on a clash). */
+/**
+ * A response with `headers` and the request's own (which win on a clash). The request notes it
+ * (not a WeakSet of responses: weak entries cost every garbage collection something).
+ */
 export function answer(c: Context<AppEnv>, body: BodyInit | null, status: number, headers: Record<string, string>): Response {
   const own = c.get('answerHeaders');
-  const res = new Response(body, { status, headers: own ? { ...headers, ...own } : headers });
-  carrying.add(res);
+  if (!own) return new Response(body, { status, headers });
+  const res = new Response(body, { status, headers: { ...headers, ...own } });
+  c.set('carriedAnswer', res);
   return res;
 }
 
 /** Puts the request's headers on `c.res`, unless {@link answer} built it with them. */
 export function carryAnswerHeaders(c: Context<AppEnv>): void {
   const own = c.get('answerHeaders');
-  if (!own || carrying.has(c.res)) return;
+  if (!own || c.get('carriedAnswer') === c.res) return;
   const { headers } = c.res;
   for (const name in own) headers.set(name, own[name]!);
 }

@@ -31,6 +31,8 @@ export type AppEnv = {
     streamEnded: Promise<void>;
     /** Headers every answer to this request carries (`answer-headers.ts`): its id, its `traceresponse`. */
     answerHeaders: Record<string, string>;
+    /** The answer `answer()` built with those headers already on it, if any. */
+    carriedAnswer: Response;
   };
 };
 
