@@ -101,7 +101,7 @@ function traced(
   return settling.then(
     (state) => {
       end(state);
-      return { ...state, span: span.spanContext() };
+      return state.ok ? { ok: true, span: span.spanContext() } : { ok: false, error: state.error, span: span.spanContext() };
     },
     (error: unknown) => {
       end(undefined);
