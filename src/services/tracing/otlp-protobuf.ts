@@ -10,9 +10,8 @@ export interface EncodableSpan {
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly attributes: Attributes;
-  /** The attributes as two lists (our `RecordedSpan`): read instead of `attributes` where given. */
-  readonly attributeKeys?: readonly string[];
-  readonly attributeValues?: readonly AttributeValue[];
+  /** The attributes as one list of key, value pairs (our `RecordedSpan`): read instead of `attributes` where given. */
+  readonly attributePairs?: readonly (string | AttributeValue)[];
   readonly droppedAttributesCount: number;
   readonly events: readonly SpanEvent[];
   readonly droppedEventsCount: number;
@@ -152,8 +151,8 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
   w.hrTime(span.startTime);
   w.tag(8, 1);
   w.hrTime(span.endTime);
-  const keys = span.attributeKeys;
-  if (keys && span.attributeValues) writeAttributeList(w, keys, span.attributeValues, 9);
+  const pairs = span.attributePairs;
+  if (pairs) writeAttributePairs(w, pairs, 9);
   else writeAttributes(w, span.attributes, 9);
   w.tag(10, 0);
   w.varint(span.droppedAttributesCount);
@@ -215,8 +214,8 @@ function writeAttributes(w: Writer, attributes: Attributes, field: number): void
   }
 }
 
-function writeAttributeList(w: Writer, keys: readonly string[], values: readonly AttributeValue[], field: number): void {
-  for (let i = 0; i < keys.length; i++) writeAttribute(w, keys[i] as string, values[i], field);
+function writeAttributePairs(w: Writer, pairs: readonly (string | AttributeValue)[], field: number): void {
+  for (let i = 0; i < pairs.length; i += 2) writeAttribute(w, pairs[i] as string, pairs[i + 1], field);
 }
 
 /** One attribute as a KeyValue message in `field`: copied whole when its key and value were seen before. */

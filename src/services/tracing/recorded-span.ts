@@ -83,12 +83,12 @@ export class RecordedSpan implements Span {
   readonly kind: SpanKind;
   readonly startTime: HrTime;
   /**
-   * The attributes in the order they were first set, as two lists: a set is an append (or a
-   * replace), where an object grows a new shape per key; the encoder reads them by index. The
-   * `attributes` object readers of a `ReadableSpan` expect is built from them when first read.
+   * The attributes in the order they were first set, as one list of key, value, key, value...: a
+   * set is an append (or a replace), where an object grows a new shape per key; the encoder reads
+   * them by index. The `attributes` object readers of a `ReadableSpan` expect is built from them
+   * when first read.
    */
-  readonly attributeKeys: string[] = [];
-  readonly attributeValues: AttributeValue[] = [];
+  readonly attributePairs: (string | AttributeValue)[] = [];
   #attributes: Attributes | undefined;
   // Most spans have no links or events and keep no status: shared empty values until they do.
   links: Link[] = NONE;
@@ -138,8 +138,8 @@ export class RecordedSpan implements Span {
   get attributes(): Attributes {
     if (this.#attributes) return this.#attributes;
     const attributes: Attributes = {};
-    const keys = this.attributeKeys;
-    for (let i = 0; i < keys.length; i++) attributes[keys[i] as string] = this.attributeValues[i];
+    const pairs = this.attributePairs;
+    for (let i = 0; i < pairs.length; i += 2) attributes[pairs[i] as string] = pairs[i + 1] as AttributeValue;
     return (this.#attributes = attributes);
   }
 
@@ -149,8 +149,9 @@ export class RecordedSpan implements Span {
       diag.warn('tributary: a span attribute with an empty key was dropped');
       return this;
     }
-    const at = indexOf(this.attributeKeys, key);
-    if (at < 0 && this.attributeKeys.length >= this.#shared.limits.attributeCountLimit) {
+    const pairs = this.attributePairs;
+    const at = keyAt(pairs, key);
+    if (at < 0 && pairs.length >= 2 * this.#shared.limits.attributeCountLimit) {
       this.droppedAttributesCount += 1;
       return this;
     }
@@ -165,9 +166,8 @@ export class RecordedSpan implements Span {
       return this;
     }
     if (at < 0) {
-      this.attributeKeys.push(key);
-      this.attributeValues.push(kept as AttributeValue);
-    } else this.attributeValues[at] = kept as AttributeValue;
+      pairs.push(key, kept as AttributeValue);
+    } else pairs[at + 1] = kept as AttributeValue;
     this.#attributes = undefined;
     return this;
   }
@@ -270,9 +270,9 @@ export class RecordedSpan implements Span {
   }
 }
 
-/** Where `key` is in a span's few keys, or -1: a loop the compiler inlines, cheaper than a call to `indexOf` for a list this short. */
-function indexOf(keys: readonly string[], key: string): number {
-  for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i;
+/** Where `key` is in a span's few key, value pairs, or -1: a short loop, cheaper than a call to `indexOf`. */
+function keyAt(pairs: readonly unknown[], key: string): number {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === key) return i;
   return -1;
 }
 
