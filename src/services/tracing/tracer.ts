@@ -105,8 +105,8 @@ class PipelineTracer implements Tracer {
     const sampled = this.#sampler.shouldSample(context, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, options.links ?? NO_LINKS);
     const traceState = sampled.traceState ?? parent?.traceState;
     const traceFlags = sampled.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
-    const spanContext: SpanContext = traceState ? { traceId, spanId, traceFlags, traceState } : { traceId, spanId, traceFlags };
-    if (sampled.decision === NOT_RECORD) return new UnrecordedSpan(spanContext);
+    const spanContext = new OwnSpanContext(traceId, spanId, traceFlags, traceState);
+    if (sampled.decision === NOT_RECORD) return trace.wrapSpanContext(spanContext);
     const attributes = sampled.attributes ? { ...options.attributes, ...sampled.attributes } : options.attributes;
     return new RecordedSpan(this.#shared, spanContext, parent, name, kind, toHrTime(options.startTime), attributes, options.links);
   }
@@ -122,56 +122,21 @@ class PipelineTracer implements Tracer {
 }
 
 /**
- * A span the sampler left out: its context goes on to its children and to the upstreams'
- * `traceparent`, and nothing is kept. As the API's non-recording span, but the parent check of a
- * child knows its ids are valid (they are ours) without testing them again.
+ * The span context of a span this tracer started, recorded or not: its ids are valid by
+ * construction, so a child's parent check does not test them with the API's hex check again.
  */
-class UnrecordedSpan implements Span {
-  readonly #context: SpanContext;
+class OwnSpanContext implements SpanContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  readonly traceState?: TraceState;
 
-  constructor(context: SpanContext) {
-    this.#context = context;
+  constructor(traceId: string, spanId: string, traceFlags: number, traceState: TraceState | undefined) {
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.traceFlags = traceFlags;
+    if (traceState) this.traceState = traceState;
   }
-
-  spanContext(): SpanContext {
-    return this.#context;
-  }
-
-  setAttribute(): this {
-    return this;
-  }
-
-  setAttributes(): this {
-    return this;
-  }
-
-  addEvent(): this {
-    return this;
-  }
-
-  addLink(): this {
-    return this;
-  }
-
-  addLinks(): this {
-    return this;
-  }
-
-  setStatus(): this {
-    return this;
-  }
-
-  updateName(): this {
-    return this;
-  }
-
-  end(): void {}
-
-  isRecording(): boolean {
-    return false;
-  }
-
-  recordException(): void {}
 }
 
 /**
@@ -182,9 +147,9 @@ class UnrecordedSpan implements Span {
 export function validParent(context: Context): SpanContext | undefined {
   const span = trace.getSpan(context);
   if (span === undefined) return undefined;
-  if (span instanceof RecordedSpan || span instanceof UnrecordedSpan) return span.spanContext();
+  if (span instanceof RecordedSpan) return span.spanContext();
   const found = span.spanContext();
-  return isSpanContextValid(found) ? found : undefined;
+  return found instanceof OwnSpanContext || isSpanContextValid(found) ? found : undefined;
 }
 
 /** The character codes of the two lower-case hex digits of every byte value. */
