@@ -165,9 +165,8 @@ export class RecordedSpan implements Span {
       diag.warn(`tributary: span attribute ${key} has an invalid value; dropped`);
       return this;
     }
-    if (at < 0) {
-      pairs.push(key, kept as AttributeValue);
-    } else pairs[at + 1] = kept as AttributeValue;
+    if (at < 0) pairs.push(key, kept as AttributeValue);
+    else pairs[at + 1] = kept as AttributeValue;
     this.#attributes = undefined;
     return this;
   }

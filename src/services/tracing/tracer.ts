@@ -147,7 +147,6 @@ class OwnSpanContext implements SpanContext {
 export function validParent(context: Context): SpanContext | undefined {
   const span = trace.getSpan(context);
   if (span === undefined) return undefined;
-  if (span instanceof RecordedSpan) return span.spanContext();
   const found = span.spanContext();
   return found instanceof OwnSpanContext || isSpanContextValid(found) ? found : undefined;
 }
