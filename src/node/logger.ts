@@ -32,7 +32,8 @@ export function createNodeLogger(settings: LogSettings, destination?: Destinatio
     level: settings.level,
     // Only when several processes serve one port (`{ pid }`): which one wrote the line.
     base,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    // pino's `isoTime`, from a clock that formats each second once.
+    timestamp: () => `,"time":"${isoTime(Date.now())}"`,
     formatters: { level: (label: string) => ({ level: label }) },
   };
   const logger: Logger = destination ? pino(options, destination) : pino(options);
@@ -59,15 +60,35 @@ function accessWriter(logger: Logger): (entry: AccessLogEntry) => void {
   // The bindings pino writes after the time (`,"pid":123` when several processes serve a port).
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
   if (!stream) return (entry) => logger.info(entry, 'request');
-  return (entry) => stream.write(accessLine(entry, bindings, new Date().toISOString()));
+  return (entry) => stream.write(accessLine(entry, bindings, isoTime(Date.now())));
 }
 
 /** One access line: `{"level":"info","time":…,<bindings>,<entry's fields in order>,"msg":"request"}` and a newline. */
 export function accessLine(entry: AccessLogEntry, bindings: string, time: string): string {
-  let line = `{"level":"info","time":"${time}"${bindings}`;
-  for (const key in entry) {
-    const value = entry[key as keyof AccessLogEntry];
-    if (value !== undefined) line += `,"${key}":${JSON.stringify(value)}`;
+  // The entry's fields as JSON.stringify writes them (in order, undefined ones left out): the
+  // same bytes as one stringify per value, in one call.
+  const fields = JSON.stringify(entry).slice(1, -1);
+  return `{"level":"info","time":"${time}"${bindings}${fields === '' ? '' : ','}${fields},"msg":"request"}\n`;
+}
+
+let formattedSecond = Number.NaN;
+let secondPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()`, with the part up to the second formatted once per second: a
+ * Date and its formatting cost more than a microsecond, once per access line otherwise.
+ *
+ * @example
+ * isoTime(Date.UTC(2026, 11, 1, 19, 0, 0, 7)); // '2026-12-01T19:00:00.007Z'
+ */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  const milli = ms - second * 1000;
+  // Outside years 1970–9999, or a fraction of a millisecond: as the Date writes it.
+  if (!(second >= 0 && second < 253402300800) || !Number.isInteger(milli)) return new Date(ms).toISOString();
+  if (second !== formattedSecond) {
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    formattedSecond = second;
   }
-  return `${line},"msg":"request"}\n`;
+  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }

@@ -3,7 +3,7 @@
  * lines pino writes for the same entry (log collectors parse them), but the time.
  */
 import { describe, expect, it } from 'vitest';
-import { createNodeLogger } from '../../src/node/logger.ts';
+import { createNodeLogger, isoTime } from '../../src/node/logger.ts';
 import type { AccessLogEntry } from '../../src/routes/access-log.ts';
 
 function capture() {
@@ -54,5 +54,32 @@ describe('access lines', () => {
     logger.info('request', entries[0] as unknown as Record<string, unknown>);
     expect(withoutTime(lines[0])).toBe(withoutTime(lines[1]));
     expect(JSON.parse(lines[0] ?? '')).toMatchObject({ pid: 4242, requestId: 'req-1' });
+  });
+});
+
+describe('isoTime', () => {
+  it('writes what Date#toISOString writes, within a second, across seconds and outside the cached range', () => {
+    const times = [
+      0, 7, 99, 100, 999, 1000, 1001,
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1, 0, 0, 0, 0), Date.UTC(2027, 0, 1, 0, 0, 0, 10),
+      // Back in time again (a clock step): the second is formatted anew.
+      Date.UTC(2026, 11, 31, 23, 59, 59, 5),
+      -1, -1500, Date.UTC(10000, 0, 1), 1.5, 1700000000000.25,
+    ];
+    for (const ms of times) expect(isoTime(ms), String(ms)).toBe(new Date(ms).toISOString());
+  });
+
+  it('is the time of pino\'s own lines and of the access lines', () => {
+    const { lines, destination } = capture();
+    const logger = createNodeLogger({ level: 'info', accessLog: true }, destination);
+    const before = Date.now();
+    logger.access?.(entries[0] as AccessLogEntry);
+    logger.info('ready');
+    const after = Date.now();
+    for (const line of lines) {
+      const time = Date.parse(JSON.parse(line).time);
+      expect(time).toBeGreaterThanOrEqual(before);
+      expect(time).toBeLessThanOrEqual(after);
+    }
   });
 });
