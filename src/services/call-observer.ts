@@ -8,8 +8,8 @@ export interface ObservedCall {
   upstream: CompiledUpstream;
   /** The endpoint's route pattern (`/v1/dashboard/:userId`): the `http.route` of wait metrics. */
   route: string;
-  /** The call's path template as written (`/users/{params.userId}`), for `url.template`. */
-  pathTemplate?: string | undefined;
+  /** The absolute path template (`/api/users/{params.userId}`), for `url.template`. */
+  urlTemplate?: string | undefined;
   /** The `upstream <call>` span's context: attempts, waits and backoffs hang under it. */
   parent: Context;
   /** False for `each` elements past the span cap: send the traceparent, record no spans. */
@@ -37,7 +37,6 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
   const server = { 'server.address': call.upstream.address, 'server.port': call.upstream.port };
   const item = call.item === undefined ? {} : { 'tributary.item': call.item };
   const callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
-  const template = spans && call.pathTemplate !== undefined ? urlTemplate(call.upstream, call.pathTemplate) : undefined;
   return {
     attempt(ctx, headers) {
       if (metered && ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
@@ -50,7 +49,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
       if (span?.isRecording()) {
         span.setAttribute('http.request.method', ctx.request.method);
         span.setAttribute('url.full', redactUrl(ctx.request.url));
-        if (template !== undefined) span.setAttribute('url.template', template);
+        if (call.urlTemplate !== undefined) span.setAttribute('url.template', call.urlTemplate);
         span.setAttribute('server.address', call.upstream.address);
         span.setAttribute('server.port', call.upstream.port);
         span.setAttribute('upstream.name', call.upstream.name);
@@ -160,9 +159,4 @@ function clientLabels(method: string, server: Attributes, upstream: Attributes, 
   if (result.status !== undefined) labels['http.response.status_code'] = result.status;
   if (!result.ok) labels['error.type'] = errorType(result.error);
   return labels;
-}
-
-/** The absolute path template: the upstream's base path, then the call's path as written. */
-function urlTemplate(upstream: CompiledUpstream, path: string): string {
-  return `${upstream.base.slice(upstream.origin.length)}${path}`;
 }

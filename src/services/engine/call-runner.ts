@@ -198,7 +198,7 @@ function runOne(
   where: { parent: Context; spans: boolean; item?: number },
 ): Promise<Element> {
   const { clock } = deps;
-  const observer = callObserver(deps.telemetry, { upstream: call.upstream, route: run.route, pathTemplate: call.pathText, ...where });
+  const observer = callObserver(deps.telemetry, { upstream: call.upstream, route: run.route, urlTemplate: call.urlTemplate, parent: where.parent, spans: where.spans, item: where.item });
   // Messages name an element by its value (`items[sku-1]`), as the client sent it.
   const label = where.item === undefined ? call.name : `${call.name}[${String(ctx.item)}]`;
   const stack = deps.stackFor(call);

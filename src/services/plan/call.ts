@@ -102,7 +102,7 @@ export function compileCall(name: string, call: CallConfig, where: string, conte
     upstream,
     method: call.method,
     path,
-    pathText: call.path,
+    urlTemplate: `${upstream.base.slice(upstream.origin.length)}${call.path}`,
     query,
     plainUrl: query.length === 0 && isPlainPath(upstream.base, path),
     body,

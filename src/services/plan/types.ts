@@ -75,8 +75,11 @@ export interface CompiledCall {
   upstream: CompiledUpstream;
   method: CallConfig['method'];
   path: Template;
-  /** The path template as written (`/users/{params.userId}`): the CLIENT span's `url.template`. */
-  pathText?: string;
+  /**
+   * The CLIENT span's `url.template`: the upstream's base path, then the call's path template as
+   * written (`/api/users/{params.userId}`). One string for every request, made at compile time.
+   */
+  urlTemplate?: string;
   query: [string, Template][];
   /**
    * The call's URL is `upstream.base` and the rendered path, already as the URL parser would
