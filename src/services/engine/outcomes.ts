@@ -7,7 +7,8 @@ import type { AggregateResult, CallError, CallReport } from './types.ts';
 /** How one call, or one element of an `each` call, ended: what every listener hears, once. */
 export interface OutcomeEvent {
   call: CompiledCall;
-  item?: number;
+  /** The element's index, for an element of an `each` call; undefined for a whole call. */
+  item?: number | undefined;
   outcome: 'ok' | 'error' | 'skipped';
   /** For `error` and `skipped`. */
   error?: TributaryError;
@@ -71,7 +72,7 @@ export class Outcomes {
       this.values[call.name] = value;
       this.#data[call.name] = shown;
     }
-    this.#emit({ call, outcome: 'ok', value: shown, ...settled, ...(item === undefined ? {} : { item }) });
+    this.#emit({ call, item, outcome: 'ok', value: shown, durationMs: settled.durationMs, waitMs: settled.waitMs, attempts: settled.attempts });
   }
 
   /**
@@ -89,7 +90,7 @@ export class Outcomes {
     const entry = this.#entry(call, item, error, settled.attempts);
     if (call.required && error.code !== 'cancelled') this.#failRequest(call, error.code, 'failed');
     const value = this.#standIn(call, item);
-    this.#emit({ call, outcome, error, entry, value, ...settled, ...(item === undefined ? {} : { item }) });
+    this.#emit({ call, item, outcome, error, entry, value, durationMs: settled.durationMs, waitMs: settled.waitMs, attempts: settled.attempts });
     return value;
   }
 
@@ -105,7 +106,7 @@ export class Outcomes {
       this.#failRequest(call, timeBound ? cause.code : 'cancelled', 'could not run');
     }
     const value = this.#standIn(call, item);
-    this.#emit({ call, outcome: 'skipped', error, entry, value, durationMs: 0, waitMs: 0, attempts: 0, ...(item === undefined ? {} : { item }) });
+    this.#emit({ call, item, outcome: 'skipped', error, entry, value, durationMs: 0, waitMs: 0, attempts: 0 });
     return value;
   }
 
@@ -168,14 +169,8 @@ export class Outcomes {
   }
 
   #emit(event: OutcomeEvent): void {
-    this.reports.push({
-      call: event.call.name,
-      upstream: event.call.upstream.name,
-      ...(event.item === undefined ? {} : { item: event.item }),
-      outcome: event.outcome,
-      durationMs: event.durationMs,
-      waitMs: event.waitMs,
-    });
+    const { call, item, outcome, durationMs, waitMs } = event;
+    this.reports.push({ call: call.name, upstream: call.upstream.name, item, outcome, durationMs, waitMs });
     for (const listener of this.#listeners) listener(event);
   }
 }

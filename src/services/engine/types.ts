@@ -44,7 +44,8 @@ export interface CallError {
 export interface CallReport {
   call: string;
   upstream: string;
-  item?: number;
+  /** The element's index, for an element of an `each` call; undefined for a whole call. */
+  item?: number | undefined;
   outcome: 'ok' | 'error' | 'skipped';
   durationMs: number;
   waitMs: number;
