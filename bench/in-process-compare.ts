@@ -15,23 +15,29 @@
  * keep-alive connections from this same process: the server's request and response handling
  * counts too (and the client's, alike for both).
  *
- * Settings (environment): BENCH_BASE (required: the other checkout), BENCH_ROUNDS (default 80),
+ * With BENCH_BASE=tuned the other side is bench/baselines/tuned.ts's handler in-process (the same
+ * three calls by hand, over the same upstream answers): what the gateway's own work costs against
+ * a handler without it.
+ *
+ * Settings (environment): BENCH_BASE (required: the other checkout, or `tuned`), BENCH_ROUNDS (default 80),
  * N (requests per app per round, 400), WARM (3000), BENCH_SOCKETS (1: over loopback sockets).
  */
 import { resolve } from 'node:path';
 import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
-import { drive, inProcessGateway, overSockets } from './lib/in-process-app.ts';
+import { drive, inProcessGateway, overSockets, tunedLikeApp } from './lib/in-process-app.ts';
 import { median, percentile } from './lib/stats.ts';
 
-const base = baseCheckout('src/app.ts');
-if (!base) throw new Error('BENCH_BASE must name the other checkout (a directory with src/app.ts)');
+// `tuned`: against bench/baselines/tuned.ts's handler, doing the same three calls by hand.
+const againstTuned = process.env.BENCH_BASE === 'tuned';
+const base = againstTuned ? 'tuned-like handler' : baseCheckout('src/app.ts');
+if (!base) throw new Error('BENCH_BASE must name the other checkout (a directory with src/app.ts), or be "tuned"');
 const rounds = positiveSetting('BENCH_ROUNDS', 80);
 const measured = positiveSetting('N', 400);
 const warm = positiveSetting('WARM', 3000);
 
 const roots = { new: resolve(import.meta.dirname, '..'), old: base };
 const sockets = process.env.BENCH_SOCKETS === '1';
-const inProcess = { new: (await inProcessGateway(roots.new)).app(), old: (await inProcessGateway(roots.old)).app() };
+const inProcess = { new: (await inProcessGateway(roots.new)).app(), old: againstTuned ? tunedLikeApp() : (await inProcessGateway(roots.old)).app() };
 const apps = sockets ? { new: await overSockets(inProcess.new), old: await overSockets(inProcess.old) } : inProcess;
 const names = ['new', 'old'] as const;
 for (const name of names) await drive(apps[name], warm);

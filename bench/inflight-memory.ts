@@ -13,10 +13,9 @@
  * npm run bench:inflight
  * BENCH_BASE=/tmp/before npm run bench:inflight   # a second checkout too
  */
-import { Hono } from 'hono';
 import { resolve } from 'node:path';
 import { baseCheckout } from './lib/env-setting.ts';
-import { inProcessGateway } from './lib/in-process-app.ts';
+import { inProcessGateway, tunedLikeApp } from './lib/in-process-app.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:inflight does)');
@@ -28,21 +27,6 @@ const hold = (): Promise<void> => (open ? Promise.resolve() : new Promise((resol
 
 interface App {
   fetch(request: Request): Response | Promise<Response>;
-}
-
-function tunedLike(): App {
-  const app = new Hono();
-  const getJson = async (signal: AbortSignal): Promise<unknown> => {
-    await hold();
-    if (signal.aborted) throw signal.reason;
-    return JSON.parse('{"id":"1"}');
-  };
-  app.get('/v1/agg/:id', async (c) => {
-    c.req.param('id');
-    const [user, orders, recs] = await Promise.all([getJson(AbortSignal.timeout(1000)), getJson(AbortSignal.timeout(1000)), getJson(AbortSignal.timeout(1000))]);
-    return c.json({ data: { user, orders, recs } });
-  });
-  return app;
 }
 
 /** Bytes the heap holds per request with `count` requests in flight and `held` calls waiting upstream. */
@@ -78,7 +62,7 @@ const base = baseCheckout('src/app.ts');
 const contenders: [string, App][] = [
   [`tributary (${resolve(import.meta.dirname, '..')})`, (await inProcessGateway(resolve(import.meta.dirname, '..'), { hold, maxInFlight: 10_000 })).app()],
   ...(base ? [[`tributary (${base})`, (await inProcessGateway(base, { hold, maxInFlight: 10_000 })).app()] as [string, App]] : []),
-  ['tuned-like', tunedLike()],
+  ['tuned-like', tunedLikeApp({ hold })],
 ];
 // 60 requests: every call sent. 1000: each upstream's bulkhead (64) holds 64 calls, the rest queue.
 const cases = [

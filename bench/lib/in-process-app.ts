@@ -9,9 +9,18 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Hono } from 'hono';
 import { tributaryConfig } from './contenders.ts';
 
 const CONNECTIONS = 50;
+
+const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+/** What the users, orders and recs upstreams answer, as bytes: the bench's upstream's answers. */
+const UPSTREAM_BODIES = [
+  encode({ id: '1', name: 'Ada Lovelace', email: 'ada@example.com', tier: 'gold' }),
+  encode([{ id: 'o1', total: 12.5 }, { id: 'o2', total: 8 }, { id: 'o3', total: 99.99 }]),
+  encode([{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }, { sku: 'd' }]),
+];
 
 export interface InProcessGateway {
   /** Builds an app; `tracer` given: spans recorded through it, else no spans (no SDK). */
@@ -46,12 +55,7 @@ export async function inProcessGateway(root: string, options: InProcessOptions =
   // Scenario 2's config: the three upstreams behind GET /v1/agg/:id, on ports the fetcher tells apart.
   const base = (port: number): string => `http://127.0.0.1:${port}/d/0`;
   const plan = compilePlan(tributaryConfig({ USERS_URL: base(1), ORDERS_URL: base(2), RECS_URL: base(3), LIMITED_URL: base(4) }, []));
-  const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
-  const bodies = [
-    encode({ id: '1', name: 'Ada Lovelace', email: 'ada@example.com', tier: 'gold' }),
-    encode([{ id: 'o1', total: 12.5 }, { id: 'o2', total: 8 }, { id: 'o3', total: 99.99 }]),
-    encode([{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }, { sku: 'd' }]),
-  ];
+  const bodies = UPSTREAM_BODIES;
   const headers = { get: (name: string) => (name === 'content-type' ? 'application/json' : null) };
   const { hold } = options;
   async function fetcher(url: string) {
@@ -80,6 +84,32 @@ export async function inProcessGateway(root: string, options: InProcessOptions =
     }).app;
   }
   return { app: build };
+}
+
+/**
+ * bench/baselines/tuned.ts's route in-process: Hono, `Promise.all` of the three calls, a timeout
+ * signal per call, each answer's bytes decoded and parsed, `c.json` of the three, over the same
+ * upstream answers from memory as {@link inProcessGateway}'s. What a hand-written handler spends
+ * on the same request, without the gateway's work.
+ *
+ * @example
+ * await drive(tunedLikeApp(), 1000);
+ */
+export function tunedLikeApp(options: Pick<InProcessOptions, 'hold'> = {}): { fetch(request: Request): Promise<Response> } {
+  const { hold } = options;
+  const decoder = new TextDecoder();
+  async function getJson(index: number, signal: AbortSignal): Promise<unknown> {
+    await (hold ? hold() : null);
+    if (signal.aborted) throw signal.reason;
+    return JSON.parse(decoder.decode(UPSTREAM_BODIES[index]));
+  }
+  const app = new Hono();
+  app.get('/v1/agg/:id', async (c) => {
+    c.req.param('id');
+    const [user, orders, recs] = await Promise.all([0, 1, 2].map((index) => getJson(index, AbortSignal.timeout(1000))));
+    return c.json({ data: { user, orders, recs } });
+  });
+  return { fetch: async (request) => app.fetch(request) };
 }
 
 /**
