@@ -51,8 +51,9 @@ export function createNodeLogger(settings: LogSettings, destination?: Destinatio
  * Writes access lines to the logger's own stream, as pino would write `logger.info(entry,
  * 'request')` (a test compares them byte for byte, but the time), without pino's generic path:
  * an entry has known keys and plain JSON values, and one is written per request; pino's
- * per-line work (serializers, stringifier lookups, hooks) made it 4.2 µs a line, against 1.7 µs
- * here (in-process).
+ * per-line work (serializers, stringifier lookups, hooks) made it 4.2 µs a line against 1.7 µs
+ * for the first version of this writer; with the entry stringified once and the time formatted
+ * once per second, 1.2 µs against that version's 3.5 µs in a later run (in isolation).
  * Lines keep their order with pino's own lines: they go to the same stream.
  */
 function accessWriter(logger: Logger): (entry: AccessLogEntry) => void {

@@ -43,13 +43,16 @@ export function accessLogHook(sink: AccessLogSink): RequestHook {
     done(c) {
       const aggregate = c.get('aggregate');
       const traceId = sampledTraceId(c.get('traceContext'));
-      // Built key by key, in the order of the line, instead of with spreads of optional parts.
-      const entry: AccessLogEntry = { requestId: c.get('requestId') } as AccessLogEntry;
-      if (traceId) entry.traceId = traceId;
-      entry.method = c.req.method;
-      entry.route = c.get('route') ?? UNMATCHED_ROUTE;
-      entry.status = c.res.status;
-      entry.durationMs = Math.round((sinceAccepted(c) ?? 0) * 10) / 10;
+      const requestId = c.get('requestId');
+      const method = c.req.method;
+      const route = c.get('route') ?? UNMATCHED_ROUTE;
+      const status = c.res.status;
+      const durationMs = Math.round((sinceAccepted(c) ?? 0) * 10) / 10;
+      // In the order of the line, without spreads of optional parts: `traceId` after the id,
+      // the aggregate's fields last.
+      const entry: AccessLogEntry = traceId
+        ? { requestId, traceId, method, route, status, durationMs }
+        : { requestId, method, route, status, durationMs };
       if (aggregate) {
         entry.complete = aggregate.complete;
         if (aggregate.failed.length > 0) entry.failed = aggregate.failed;
