@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { AccessLogEntry } from '../routes/access-log.ts';
 import type { FaultFields } from '../routes/errors.ts';
-import { errorFields, levelEnabled, type LogSettings } from '../services/logging.ts';
+import { errorFields, isoTime, levelEnabled, type LogSettings } from '../services/logging.ts';
 
 type Fields = Record<string, unknown>;
 
@@ -70,26 +70,4 @@ export function accessLine(entry: AccessLogEntry, bindings: string, time: string
   // same bytes as one stringify per value, in one call.
   const fields = JSON.stringify(entry).slice(1, -1);
   return `{"level":"info","time":"${time}"${bindings}${fields === '' ? '' : ','}${fields},"msg":"request"}\n`;
-}
-
-let formattedSecond = Number.NaN;
-let secondPrefix = '';
-
-/**
- * `new Date(ms).toISOString()`, with the part up to the second formatted once per second: a
- * Date and its formatting cost more than a microsecond, once per access line otherwise.
- *
- * @example
- * isoTime(Date.UTC(2026, 11, 1, 19, 0, 0, 7)); // '2026-12-01T19:00:00.007Z'
- */
-export function isoTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  const milli = ms - second * 1000;
-  // Outside years 1970–9999, or a fraction of a millisecond: as the Date writes it.
-  if (!(second >= 0 && second < 253402300800) || !Number.isInteger(milli)) return new Date(ms).toISOString();
-  if (second !== formattedSecond) {
-    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-    formattedSecond = second;
-  }
-  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
