@@ -9,7 +9,7 @@ export interface ObservedCall {
   /** The endpoint's route pattern (`/v1/dashboard/:userId`): the `http.route` of wait metrics. */
   route: string;
   /** The absolute path template (`/api/users/{params.userId}`), for `url.template`. */
-  urlTemplate?: string | undefined;
+  urlTemplate: string;
   /** The `upstream <call>` span's context: attempts, waits and backoffs hang under it. */
   parent: Context;
   /** False for `each` elements past the span cap: send the traceparent, record no spans. */
@@ -26,7 +26,7 @@ export interface ObservedCall {
  * semaphore, status, error type); an element index goes on spans only.
  *
  * @example
- * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', parent: callContext, spans: true });
+ * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', urlTemplate: '/users/{params.userId}', parent: callContext, spans: true });
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
   if (!telemetry.traces && !telemetry.metrics) return new TraceContextOnly(call.parent, call.upstream);
@@ -49,7 +49,7 @@ export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObse
       if (span?.isRecording()) {
         span.setAttribute('http.request.method', ctx.request.method);
         span.setAttribute('url.full', redactUrl(ctx.request.url));
-        if (call.urlTemplate !== undefined) span.setAttribute('url.template', call.urlTemplate);
+        span.setAttribute('url.template', call.urlTemplate);
         span.setAttribute('server.address', call.upstream.address);
         span.setAttribute('server.port', call.upstream.port);
         span.setAttribute('upstream.name', call.upstream.name);

@@ -54,7 +54,7 @@ function request(over: Partial<Req> = {}): Req {
 /** A plain call to `upstream`: no retry, hedge or breaker, so its stack is clamp, bulkhead, timeout, attempt. */
 function plainCall(upstream: CompiledUpstream, timeoutMs: number, expectBody = true): CompiledCall {
   return {
-    name: 'orders', upstream, method: 'GET', path: [], query: [], body: undefined, required: false, fallback: undefined,
+    name: 'orders', upstream, method: 'GET', path: [], urlTemplate: '/orders', query: [], body: undefined, required: false, fallback: undefined,
     timeoutMs, each: undefined, maxItems: 1, expectBody, dependsOn: [], idempotent: true, retry: undefined, hedge: undefined, useBreaker: false,
   };
 }

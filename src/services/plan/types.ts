@@ -79,7 +79,7 @@ export interface CompiledCall {
    * The CLIENT span's `url.template`: the upstream's base path, then the call's path template as
    * written (`/api/users/{params.userId}`). One string for every request, made at compile time.
    */
-  urlTemplate?: string;
+  urlTemplate: string;
   query: [string, Template][];
   /**
    * The call's URL is `upstream.base` and the rendered path, already as the URL parser would
