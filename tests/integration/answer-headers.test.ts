@@ -22,6 +22,7 @@ beforeAll(async () => {
         { path: '/v1/ok/:id', input: { params: { id: { type: 'string', pattern: '^[0-9]+$' } } }, calls: { a: { upstream: 'u', path: '/json/{params.id}' } } },
         { path: '/v1/failing', calls: { a: { upstream: 'u', path: '/status/503', required: true } } },
         { path: '/v1/big', calls: { big: { upstream: 'u', path: '/huge/4000' } } },
+        { path: '/v1/word/:word', input: { params: { word: { type: 'string' } } }, calls: { a: { upstream: 'u', path: '/json/{params.word}' } } },
       ],
     },
     { compressor: nodeCompressor },
@@ -65,6 +66,15 @@ describe('answer headers on the Node server', () => {
       expect(once(raw, name), name).toBe(1);
     }
     expect(Number(raw.headers['content-length'])).toBe(raw.body.byteLength);
+    expect(JSON.parse(raw.body.toString())).toMatchObject({ meta: { complete: true } });
+  });
+
+  it('an answer with characters beyond ASCII has a Content-Length in bytes, not characters', async () => {
+    const word = 'café-日本-🌊';
+    const raw = await fetchRaw(`/v1/word/${encodeURIComponent(word)}`);
+    expect(raw.status).toBe(200);
+    expect(Number(raw.headers['content-length'])).toBe(raw.body.byteLength);
+    expect(raw.body.toString()).toContain(word);
     expect(JSON.parse(raw.body.toString())).toMatchObject({ meta: { complete: true } });
   });
 
