@@ -2,8 +2,9 @@
  * The gateway in-process, without sockets: the app of checkout `root` built as the Node entry
  * builds it (the W3C propagator, a shutdown cutoff, load shedding, and where the checkout has them
  * compression and the slow-loop routes), answering scenario 2's endpoint over a transport that
- * answers at once from memory. Used by bench/lib/in-process-load.ts (instructions per request)
- * and bench/tracing-cost.ts (what tracing adds per request).
+ * answers at once from memory, its bodies read whole as the Node transport's are. Used by
+ * bench/lib/in-process-load.ts (instructions per request) and bench/tracing-cost.ts (what tracing
+ * adds per request).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -61,7 +62,18 @@ export async function inProcessGateway(root: string, options: InProcessOptions =
   async function fetcher(url: string) {
     await (hold ? hold() : null);
     const body = bodies[Number(url.charAt(17)) - 1] as Uint8Array; // http://127.0.0.1:<1|2|3>/...
-    return { status: 200, headers, body: { async *[Symbol.asyncIterator]() { yield body; }, cancel: async () => {} } };
+    // Read as the Node transport's bodies are: whole, in one `readAll` (older checkouts iterate).
+    return {
+      status: 200,
+      headers,
+      body: {
+        readAll: (maxBytes: number) => Promise.resolve(body.byteLength > maxBytes ? undefined : body),
+        async *[Symbol.asyncIterator]() {
+          yield body;
+        },
+        cancel: async () => {},
+      },
+    };
   }
   // What later checkouts add in the Node entry, when this one has it: the compression middleware and
   // the routes tracker of the slow-loop log.
