@@ -1,4 +1,4 @@
-import { linkSignal, shareSignal, type LinkedSignal } from './abort.ts';
+import { linkSignal, type LinkedSignal } from './abort.ts';
 import { abortReason, cancelled, TributaryError } from './errors.ts';
 import type { Clock } from './clock.ts';
 import { Semaphore, type OnWait } from './semaphore.ts';
@@ -51,7 +51,6 @@ export class Scope {
   /** Tasks spawned and not yet settled (running or waiting for a slot). */
   #pending = 0;
   /** Tasks spawned in all. */
-  #spawned = 0;
   /** Resolved when `#pending` falls to 0, for `join()`; made only while someone joins. */
   #idle: PromiseWithResolvers<void> | undefined;
   #failure: { name: string; error: Error } | undefined;
@@ -84,9 +83,6 @@ export class Scope {
 
   /** Starts a task (or queues it for a slot) and resolves with its outcome. Never rejects. */
   spawn<T>(task: Task<T>, options: SpawnOptions = {}): Promise<Outcome<T>> {
-    // Every task's per-try link and every queued task listens on the scope's signal: past a few,
-    // they go through one shared listener, since a list walk per add would be O(n²).
-    if (++this.#spawned === SHARE_AFTER) shareSignal(this.#link.signal);
     this.#pending++;
     return this.#run(task, options);
   }
@@ -162,9 +158,6 @@ export class Scope {
 }
 
 const noRelease = (): void => {};
-
-/** Tasks a scope takes before its signal is shared: below, a short listener list costs less than a hub. */
-const SHARE_AFTER = 8;
 
 /** A TributaryError keeps its code; anything else thrown after an abort is that abort. */
 function classify(thrown: unknown, signal: AbortSignal): Error {

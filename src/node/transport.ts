@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Pool, type Dispatcher } from 'undici';
+import { subscribe, unsubscribe } from '../lib/abort.ts';
 import type { Plan } from '../services/plan/types.ts';
 import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
 
@@ -85,7 +86,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   /** `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. */
   constructor(signal: AbortSignal) {
     this.#signal = signal;
-    signal.addEventListener('abort', this.#onAbort);
+    subscribe(signal, this.#onAbort);
   }
 
   readonly #onAbort = (): void => {
@@ -121,7 +122,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onResponseEnd(): void {
     this.#ended = true;
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    unsubscribe(this.#signal, this.#onAbort);
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -154,7 +155,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     // What was received and not read is not wanted any more: the reader gets the error next.
     this.#chunks = [];
     this.#buffered = 0;
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    unsubscribe(this.#signal, this.#onAbort);
     if (!this.#started) this.#answer.reject(error);
     const waiting = this.#waiting;
     if (waiting) {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getEventListeners } from 'node:events';
-import { linkSignal, shareSignal, sharedListeners, sleep } from '../../src/lib/abort.ts';
+import { linkListeners, linkSignal, shareSignal, sharedListeners, sleep, subscribe, unsubscribe } from '../../src/lib/abort.ts';
 import { Semaphore } from '../../src/lib/semaphore.ts';
 import { abortListeners, track } from './helpers.ts';
 
@@ -79,6 +79,108 @@ describe('linkSignal', () => {
     link.abort(reason);
     expect(link.signal.reason).toBe(reason);
     link.dispose();
+  });
+});
+
+describe('a link under a link', () => {
+  it('adds no EventTarget listener to its parent, and an abort at the top reaches the bottom with its reason', () => {
+    const client = new AbortController();
+    const deadline = linkSignal(client.signal);
+    const scope = linkSignal(deadline.signal);
+    const calls = [linkSignal(scope.signal), linkSignal(scope.signal), linkSignal(scope.signal)];
+    expect(getEventListeners(deadline.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(scope.signal, 'abort')).toHaveLength(0);
+    expect([linkListeners(deadline.signal), linkListeners(scope.signal)]).toEqual([1, 3]);
+    // The client's signal is not a link's: the deadline listens on it as EventTarget.
+    expect(linkListeners(client.signal)).toBeUndefined();
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(1);
+    const reason = new Error('client left');
+    client.abort(reason);
+    for (const link of [deadline, scope, ...calls]) expect(link.signal.reason).toBe(reason);
+    for (const link of [...calls, scope, deadline]) link.dispose();
+    expect([abortListeners(client.signal), abortListeners(deadline.signal), abortListeners(scope.signal)]).toEqual([0, 0, 0]);
+  });
+
+  it("dispose() takes the child off its parent link: the parent's abort no longer reaches it", () => {
+    const parent = linkSignal();
+    const child = linkSignal(parent.signal);
+    expect(abortListeners(parent.signal)).toBe(1);
+    child.dispose();
+    child.dispose();
+    expect(abortListeners(parent.signal)).toBe(0);
+    parent.abort(new Error('stop'));
+    expect(child.signal.aborted).toBe(false);
+  });
+
+  it("runs the signal's own EventTarget listeners first, then subscribers in the order they came; one that throws does not stop the rest", async () => {
+    const link = linkSignal();
+    const order: string[] = [];
+    const thrown = new Error('a listener failed');
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      subscribe(link.signal, () => order.push('first'));
+      subscribe(link.signal, () => {
+        throw thrown;
+      });
+      subscribe(link.signal, () => order.push('third'));
+      link.signal.addEventListener('abort', () => order.push('event target'));
+      link.abort(new Error('stop'));
+      link.abort(new Error('again'));
+      expect(order).toEqual(['event target', 'first', 'third']);
+      await vi.runAllTimersAsync();
+      expect(uncaught).toEqual([thrown]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(linkListeners(link.signal)).toBe(0);
+  });
+
+  it('a subscriber removed by an earlier one is not called; one added after the abort never is (as EventTarget)', () => {
+    const link = linkSignal();
+    const called: string[] = [];
+    const later = (): void => {
+      called.push('later');
+    };
+    subscribe(link.signal, () => {
+      called.push('first');
+      unsubscribe(link.signal, later);
+    });
+    subscribe(link.signal, later);
+    link.abort(new Error('stop'));
+    subscribe(link.signal, () => called.push('after the abort'));
+    expect(called).toEqual(['first']);
+    expect(linkListeners(link.signal)).toBe(0);
+  });
+
+  it('keeps the order they came in after the first one leaves and another comes', () => {
+    const link = linkSignal();
+    const order: string[] = [];
+    const a = (): void => {
+      order.push('a');
+    };
+    subscribe(link.signal, a);
+    subscribe(link.signal, () => order.push('b'));
+    unsubscribe(link.signal, a);
+    subscribe(link.signal, () => order.push('c'));
+    expect(abortListeners(link.signal)).toBe(2);
+    link.abort(new Error('stop'));
+    expect(order).toEqual(['b', 'c']);
+  });
+
+  it('shareSignal leaves a link alone: its link already calls its listeners without one EventTarget listener each', () => {
+    const link = linkSignal();
+    shareSignal(link.signal);
+    expect(sharedListeners(link.signal)).toBeUndefined();
+    const children = Array.from({ length: 20 }, () => linkSignal(link.signal));
+    expect(getEventListeners(link.signal, 'abort')).toHaveLength(0);
+    expect(abortListeners(link.signal)).toBe(20);
+    const reason = new Error('cancelled');
+    link.abort(reason);
+    for (const child of children) expect(child.signal.reason).toBe(reason);
   });
 });
 

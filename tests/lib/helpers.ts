@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { sharedListeners } from '../../src/lib/abort.ts';
+import { linkListeners, sharedListeners } from '../../src/lib/abort.ts';
 
 /** A promise with its settle functions outside, to end a fake task exactly when a test says so. */
 export interface Deferred<T> {
@@ -26,8 +26,10 @@ export async function flush(rounds = 20): Promise<void> {
 /** The abort listeners currently registered on a signal. */
 export function abortListeners(signal: AbortSignal): number {
   // A shared signal's own listener stands for its hub's; those are the ones that come and go.
+  // A link's signal keeps the listeners subscribed through the link in the link.
+  const direct = getEventListeners(signal, 'abort').length + (linkListeners(signal) ?? 0);
   const shared = sharedListeners(signal);
-  return shared === undefined ? getEventListeners(signal, 'abort').length : getEventListeners(signal, 'abort').length - 1 + shared;
+  return shared === undefined ? direct : direct - 1 + shared;
 }
 
 /** Tracks whether a promise has settled yet, without awaiting it. */
