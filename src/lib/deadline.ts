@@ -92,6 +92,15 @@ export class Deadline {
     return new Deadline(expiresAt, this.#clock, label, this.signal);
   }
 
+  /**
+   * Ends the budget now with `reason` (what a scope cancelling its tasks gives): the signal
+   * aborts, `remaining()` still counts the time. With `signal` and `dispose`, a deadline is a
+   * `LinkedSignal` that a `Scope` can run its tasks under.
+   */
+  abort(reason: unknown): void {
+    this.#link.abort(reason);
+  }
+
   /** Clears the timer and unlinks from the parent. Safe to call twice. */
   dispose(): void {
     this.#cancelTimer();

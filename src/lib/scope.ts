@@ -26,6 +26,12 @@ export interface SpawnOptions {
 export interface ScopeOptions {
   /** The parent signal: its abort cancels every task, and queued tasks never start. */
   signal?: AbortSignal;
+  /**
+   * Instead of `signal`: a link of the caller's (a request's `Deadline`) that the scope runs
+   * its tasks under and aborts to cancel them, rather than a link of its own to the caller's
+   * signal: one AbortController less. The caller disposes it, after the scope.
+   */
+  link?: LinkedSignal;
   /** How many tasks run at once. Default: no limit. */
   limit?: number;
   /** Measures slot waits. Default: `performance.now()`. */
@@ -47,16 +53,17 @@ export interface ScopeOptions {
  */
 export class Scope {
   readonly #link: LinkedSignal;
+  readonly #ownsLink: boolean;
   readonly #slots: Semaphore | undefined;
   /** Tasks spawned and not yet settled (running or waiting for a slot). */
   #pending = 0;
-  /** Tasks spawned in all. */
   /** Resolved when `#pending` falls to 0, for `join()`; made only while someone joins. */
   #idle: PromiseWithResolvers<void> | undefined;
   #failure: { name: string; error: Error } | undefined;
 
   constructor(options: ScopeOptions = {}) {
-    this.#link = linkSignal(options.signal);
+    this.#link = options.link ?? linkSignal(options.signal);
+    this.#ownsLink = !options.link;
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     this.#slots = Number.isFinite(limit) ? new Semaphore({ limit, name: 'fan-out scope', ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   }
@@ -100,9 +107,9 @@ export class Scope {
     this.#idle = undefined;
   }
 
-  /** Unlinks from the parent signal. Call after `join()`. */
+  /** Unlinks from the parent signal (a caller's `link` stays the caller's to dispose). Call after `join()`. */
   dispose(): void {
-    this.#link.dispose();
+    if (this.#ownsLink) this.#link.dispose();
   }
 
   /**

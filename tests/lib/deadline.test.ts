@@ -12,6 +12,18 @@ afterEach(() => {
 });
 
 describe('Deadline', () => {
+  it('abort() ends it early with the reason given; the time left is still counted by the clock', () => {
+    const deadline = Deadline.after(1000);
+    const reason = new TributaryError('cancelled', 'cancelled because profile failed');
+    deadline.abort(reason);
+    expect(deadline.signal.reason).toBe(reason);
+    expect(deadline.remaining()).toBe(1000);
+    // The timer still clears, and fires nothing over the first reason.
+    vi.advanceTimersByTime(2000);
+    expect(deadline.signal.reason).toBe(reason);
+    deadline.dispose();
+  });
+
   it('remaining() shrinks with time and never goes below 0', () => {
     const deadline = Deadline.after(1000);
     expect(deadline.remaining()).toBe(1000);

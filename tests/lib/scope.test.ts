@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getEventListeners } from 'node:events';
 import { linkSignal, sleep, type LinkedSignal } from '../../src/lib/abort.ts';
 import { cancelled, isCancelledError, isTributaryError, TributaryError } from '../../src/lib/errors.ts';
+import { Deadline } from '../../src/lib/deadline.ts';
 import { gather, Scope, type GatherTask, type Outcome } from '../../src/lib/scope.ts';
 import { abortListeners, deferred, flush, track, untilAborted } from './helpers.ts';
 
@@ -259,6 +260,31 @@ describe('gather', () => {
 });
 
 describe('Scope', () => {
+  it("run under a caller's deadline, it cancels through the deadline's signal and leaves the deadline to its owner", async () => {
+    const client = new AbortController();
+    const deadline = Deadline.after(1000, { signal: client.signal });
+    const scope = new Scope({ link: deadline, limit: 1 });
+    const seen: AbortSignal[] = [];
+    const running = scope.spawn(async ({ signal }) => {
+      seen.push(signal);
+      await untilAborted(signal);
+    });
+    const queued = scope.spawn(async () => 'never started');
+    await flush();
+    expect(seen).toEqual([deadline.signal]);
+    const reason = cancelled('cancelled because profile failed');
+    scope.cancel(reason);
+    expect(deadline.signal.reason).toBe(reason);
+    expect((await running).status).toBe('error');
+    expect(await queued).toMatchObject({ status: 'skipped', reason });
+    await scope.join();
+    scope.dispose();
+    // Still the deadline's: linked to the client until its owner disposes it.
+    expect(abortListeners(client.signal)).toBe(1);
+    deadline.dispose();
+    expect(abortListeners(client.signal)).toBe(0);
+  });
+
   it('a wide fan-out links its tasks to the scope signal without an EventTarget listener each, and leaves none behind', async () => {
     const scope = new Scope({ limit: 1000 });
     const release = deferred();

@@ -122,7 +122,8 @@ export class Engine {
       since: at,
       label: `a ${Math.round(budgetMs)} ms budget`,
     });
-    const scope = new Scope({ signal: budget.signal, limit: endpoint.maxConcurrency, clock: this.#clock });
+    // The scope cancels through the budget's own signal: one AbortController for both.
+    const scope = new Scope({ link: budget, limit: endpoint.maxConcurrency, clock: this.#clock });
     const listeners = options.onOutcome ? [...this.#listeners, options.onOutcome] : this.#listeners;
     const outcomes = new Outcomes(endpoint, listeners, (reason) => scope.cancel(reason));
     const pending = new Map<string, Promise<CallState>>();
