@@ -142,7 +142,8 @@ function settle(
     return Promise.resolve(skip(call, run, `${call.name} was not started: ${reason.message}`, reason));
   }
   const ctx: TemplateContext = { ...run.base, calls: outcomes.values };
-  if (!call.each) return runOne(call, ctx, run, deps, { parent: callTrace, spans: true }).then(stateOf);
+  // What the call's one request stands for, mapped in the reaction that records it: no second reaction.
+  if (!call.each) return runOne(call, ctx, run, deps, { parent: callTrace, spans: true }, stateOf);
   return settleEach(call, call.each, ctx, run, deps, callTrace);
 }
 
@@ -172,7 +173,7 @@ async function settleEach(
   const traced = Math.min(items.length, deps.telemetry.maxItemSpans);
   span?.setAttributes({ 'tributary.items': items.length, 'tributary.items_traced': traced });
   const elements = await Promise.all(
-    items.map((item, index) => runOne(call, { ...ctx, item }, run, deps, { parent: callTrace, spans: index < traced, item: index })),
+    items.map((item, index) => runOne(call, { ...ctx, item }, run, deps, { parent: callTrace, spans: index < traced, item: index }, asElement)),
   );
   const firstError = elements.find((e) => !e.ok);
   const failures = elements.filter((e) => !e.ok).length;
@@ -189,14 +190,20 @@ function skip(call: CompiledCall, run: RunState, message: string, cause: Tributa
 
 type Element = { ok: true; value: unknown } | { ok: false; value: unknown; error: TributaryError };
 
-/** Queues one request in the scope, sends it through the call's stack, records its outcome. */
-function runOne(
+const asElement = (element: Element): Element => element;
+
+/**
+ * Queues one request in the scope, sends it through the call's stack, records its outcome, and
+ * resolves with what `as` makes of the element it stands for.
+ */
+function runOne<R>(
   call: CompiledCall,
   ctx: TemplateContext,
   run: RunState,
   deps: RunnerDeps,
   where: { parent: Context; spans: boolean; item?: number },
-): Promise<Element> {
+  as: (element: Element) => R,
+): Promise<R> {
   const { clock } = deps;
   const observer = callObserver(deps.telemetry, { upstream: call.upstream, route: run.route, urlTemplate: call.urlTemplate, parent: where.parent, spans: where.spans, item: where.item });
   // Messages name an element by its value (`items[sku-1]`), as the client sent it.
@@ -214,7 +221,7 @@ function runOne(
         },
       },
     )
-    .then((outcome) => recorded(call, where.item, label, run.outcomes, outcome, clock() - queuedAt, slotWait));
+    .then((outcome) => as(recorded(call, where.item, label, run.outcomes, outcome, clock() - queuedAt, slotWait)));
 }
 
 /** Hands a call's (or element's) outcome to {@link Outcomes}; what it stands for in the call's data. */
