@@ -27,8 +27,9 @@ export interface ChildBudget {
 
 /**
  * A time budget that only shrinks. Its `signal` aborts when the budget runs out, with a
- * `deadline_exceeded` TributaryError, or when the parent signal aborts, with the parent's
- * reason. A child deadline never outlives its parent.
+ * `deadline_exceeded` TributaryError, when the parent signal aborts, with the parent's reason,
+ * or when `abort(reason)` ends it early (a scope cancelling its tasks). A child deadline never
+ * outlives its parent.
  *
  * @example
  * const deadline = Deadline.after(1500, { signal: request.signal });
@@ -72,7 +73,7 @@ export class Deadline {
     return this.remaining() === 0;
   }
 
-  /** Aborts when the budget is spent or the parent aborted. */
+  /** Aborts when the budget is spent, the parent aborted, or `abort()` ended it early. */
   get signal(): AbortSignal {
     return this.#link.signal;
   }

@@ -29,7 +29,8 @@ export interface ScopeOptions {
   /**
    * Instead of `signal`: a link of the caller's (a request's `Deadline`) that the scope runs
    * its tasks under and aborts to cancel them, rather than a link of its own to the caller's
-   * signal: one AbortController less. The caller disposes it, after the scope.
+   * signal: one AbortController less. The caller disposes it, after the scope. Not with `signal`:
+   * the link has its parents already.
    */
   link?: LinkedSignal;
   /** How many tasks run at once. Default: no limit. */
@@ -62,6 +63,7 @@ export class Scope {
   #failure: { name: string; error: Error } | undefined;
 
   constructor(options: ScopeOptions = {}) {
+    if (options.link && options.signal) throw new TypeError('a scope takes a link or a signal, not both: the link has its parents already');
     this.#link = options.link ?? linkSignal(options.signal);
     this.#ownsLink = !options.link;
     const limit = options.limit ?? Number.POSITIVE_INFINITY;

@@ -15,7 +15,7 @@ import { answerFormat } from './negotiate.ts';
 import { announcesBody, readJsonBody } from './request-body.ts';
 import { guarded, type RequestHook } from './request-frame.ts';
 import { streamAggregate } from './stream.ts';
-import { utf8Length } from './utf8-length.ts';
+import { jsonBody } from './json-body.ts';
 
 export interface EndpointRouteOptions {
   /** Largest client request body accepted, bytes. */
@@ -120,9 +120,8 @@ async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: A
     meta: { complete: result.complete, durationMs: Math.round(result.durationMs), ...(result.cache ? { cache: result.cache } : {}) },
   };
   const status = statusOf(result, endpoint);
-  // A string, which the runtime encodes as it writes (Node: with the headers, in one write), and
-  // its length in bytes, so compression can leave small answers alone.
-  const text = JSON.stringify(body);
+  // With its length in bytes, so compression can leave small answers alone.
+  const { body: payload, bytes } = jsonBody(JSON.stringify(body));
   const headers: Record<string, string> = {
     'x-aggregate-complete': String(result.complete),
     'server-timing': serverTiming(result, trusted),
@@ -139,8 +138,8 @@ async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: A
     if (noneMatch(c.req.header('if-none-match'), etag)) return answer(c, null, 304, headers);
   }
   headers['content-type'] = 'application/json';
-  headers['content-length'] = String(utf8Length(text));
-  return answer(c, text, status, headers);
+  headers['content-length'] = String(bytes);
+  return answer(c, payload, status, headers);
 }
 
 type Parsed =

@@ -285,6 +285,12 @@ describe('Scope', () => {
     expect(abortListeners(client.signal)).toBe(0);
   });
 
+  it('refuses a link and a signal together: the link has its parents already', () => {
+    const deadline = Deadline.after(1000);
+    expect(() => new Scope({ link: deadline, signal: new AbortController().signal })).toThrow(/a link or a signal, not both/);
+    deadline.dispose();
+  });
+
   it('a wide fan-out links its tasks to the scope signal without an EventTarget listener each, and leaves none behind', async () => {
     const scope = new Scope({ limit: 1000 });
     const release = deferred();

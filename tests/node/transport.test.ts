@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkListeners, linkSignal } from '../../src/lib/abort.ts';
 import { connectionsByOrigin, createNodeTransport } from '../../src/node/transport.ts';
 import { compilePlan } from '../../src/services/plan/index.ts';
 
@@ -178,6 +179,30 @@ describe('Node transport: one exchange on the wire', () => {
     const reset = await transport.fetcher(`${base}/reset`, init());
     const failure = await reset.body?.readAll?.(1024).then(() => undefined, (error: unknown) => error);
     expect((failure as { code?: string }).code).toMatch(/^UND_ERR_|^ECONNRESET$/);
+  });
+
+  it("on a linked signal (the gateway's per-try link), an exchange leaves no listener behind, whichever way it ends", async () => {
+    const call = linkSignal();
+    const whole = await transport.fetcher(`${base}/linked`, init(call.signal));
+    expect(JSON.parse(new TextDecoder().decode(await whole.body?.readAll?.(1024)))).toMatchObject({ path: '/linked' });
+    expect(linkListeners(call.signal)).toBe(0);
+    const tooLarge = await transport.fetcher(`${base}/bighang`, init(call.signal));
+    expect(await tooLarge.body?.readAll?.(1024)).toBeUndefined();
+    await hangClosed;
+    expect(linkListeners(call.signal)).toBe(0);
+    const reset = await transport.fetcher(`${base}/reset`, init(call.signal));
+    await reset.body?.readAll?.(1024).catch(() => undefined);
+    expect(linkListeners(call.signal)).toBe(0);
+    // Aborted through its parent while the body is awaited: the reason reaches the reader.
+    const child = linkSignal(call.signal);
+    const hung = await transport.fetcher(`${base}/hang`, init(child.signal));
+    expect(linkListeners(child.signal)).toBe(1);
+    const reason = new Error('deadline');
+    call.abort(reason);
+    await expect(hung.body?.readAll?.(1024)).rejects.toBe(reason);
+    expect(linkListeners(child.signal)).toBe(0);
+    child.dispose();
+    await hangClosed;
   });
 
   it('stopping early (cancel, or leaving the loop) frees the exchange: the server sees the socket closed', async () => {
