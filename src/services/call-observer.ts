@@ -1,7 +1,8 @@
-import { propagation, SpanKind, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { propagation, SpanKind, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { WaitReport } from '../lib/semaphore.ts';
 import type { CompiledUpstream } from './plan/types.ts';
 import { endWithFailure, errorType, recordWait, redactUrl, spanTime, type Telemetry } from './telemetry.ts';
+import type { CacheStatus } from './cache/store.ts';
 import type { CallContext, CallObserver, CallResult, SemaphoreKind } from './upstream/types.ts';
 
 export interface ObservedCall {
@@ -30,79 +31,108 @@ export interface ObservedCall {
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
   if (!telemetry.traces && !telemetry.metrics) return new TraceContextOnly(call.parent, call.upstream);
-  const { tracer } = telemetry;
-  const spans = call.spans && telemetry.traces;
-  const metered = telemetry.metrics;
-  const upstream = { 'upstream.name': call.upstream.name };
-  const server = { 'server.address': call.upstream.address, 'server.port': call.upstream.port };
-  const item = call.item === undefined ? {} : { 'tributary.item': call.item };
-  const callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
-  return {
-    attempt(ctx, headers) {
-      if (metered && ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstream);
-      const started = performance.now();
-      const span = spans
-        ? tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: started }, call.parent)
-        : undefined;
-      // Attributes cost URL redaction: only for a span that is recorded (not a no-op, not sampled out).
-      // Set one by one: no attribute object is built only to be copied into the span.
-      if (span?.isRecording()) {
-        span.setAttribute('http.request.method', ctx.request.method);
-        span.setAttribute('url.full', redactUrl(ctx.request.url));
-        span.setAttribute('url.template', call.urlTemplate);
-        span.setAttribute('server.address', call.upstream.address);
-        span.setAttribute('server.port', call.upstream.port);
-        span.setAttribute('upstream.name', call.upstream.name);
-        if (ctx.attempt > 0) span.setAttribute('http.request.resend_count', ctx.attempt);
-        if (ctx.noWait) span.setAttribute('tributary.hedge', true);
-        if (call.item !== undefined) span.setAttribute('tributary.item', call.item);
-      }
-      propagation.inject(forwardable(span ? trace.setSpan(call.parent, span) : call.parent, call.upstream), headers);
-      return (result: CallResult) => {
-        const ended = performance.now();
-        if (metered) telemetry.clientDuration.record((ended - started) / 1000, clientLabels(ctx.request.method, server, upstream, result));
-        if (!span) return;
-        if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
-        if (!result.ok) endWithFailure(span, result.error);
-        span.end(ended);
-      };
-    },
-    wait(semaphore: SemaphoreKind, report: WaitReport, limit?: number) {
-      const labels = { 'tributary.semaphore': semaphore, ...upstream };
-      if (metered) {
-        telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'http.route': call.route, 'tributary.wait.outcome': report.outcome });
-      }
-      if (spans) {
-        const attributes = { ...labels, ...item, 'tributary.wait.outcome': report.outcome, ...(limit === undefined ? {} : { 'tributary.semaphore.limit': limit }) };
-        recordWait(tracer, call.parent, report.startedAt, report.waitMs, attributes);
-      }
-    },
-    backoff(ctx, startedAt, ms) {
-      if (!spans) return;
-      const attributes = { ...upstream, ...item, 'tributary.backoff_ms': ms, 'tributary.next_attempt': ctx.attempt + 1 };
-      const span = tracer.startSpan('retry.backoff', { startTime: spanTime(startedAt), attributes }, call.parent);
-      span.end(spanTime(startedAt + ms));
-    },
-    budgetExhausted(_ctx, kind) {
-      if (metered) telemetry.budgetExhausted.add(1, { ...upstream, 'tributary.kind': kind });
-      callSpan?.addEvent('retry_budget_exhausted', { 'tributary.kind': kind }, spanTime());
-    },
-    hedge(_ctx, attempt) {
-      if (metered) telemetry.hedges.add(1, upstream);
-      callSpan?.addEvent('hedge', { 'tributary.attempt': attempt }, spanTime());
-    },
-    breakerRefused(_ctx, message) {
-      if (metered) telemetry.breakerRejections.add(1, upstream);
-      callSpan?.addEvent('circuit_open', { 'tributary.message': message }, spanTime());
-    },
-    cache(_ctx, status) {
-      if (metered) telemetry.cacheLookups.add(1, { ...upstream, 'tributary.cache': status });
-      // An element's status is an event on the call's span; a whole call's is its attribute.
-      if (call.item === undefined) callSpan?.setAttribute('tributary.cache', status);
-      else if (call.spans) callSpan?.addEvent('cache', { 'tributary.cache': status, ...item }, spanTime());
-    },
-  };
+  return new RecordingObserver(telemetry, call);
 }
+
+/**
+ * Spans and metrics for one call: one object with its methods on the class (a call in flight
+ * holds it), not seven closures and three label objects per call. Label sets are built where a
+ * metric or a wait's span needs them.
+ */
+class RecordingObserver implements CallObserver {
+  readonly #telemetry: Telemetry;
+  readonly #call: ObservedCall;
+  /** Spans for this call: tracing on, and not an element past the span cap. */
+  readonly #spans: boolean;
+  readonly #callSpan: Span | undefined;
+
+  constructor(telemetry: Telemetry, call: ObservedCall) {
+    this.#telemetry = telemetry;
+    this.#call = call;
+    this.#spans = call.spans && telemetry.traces;
+    this.#callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
+  }
+
+  attempt(ctx: CallContext, headers: Record<string, string>): (result: CallResult) => void {
+    const telemetry = this.#telemetry;
+    const call = this.#call;
+    const metered = telemetry.metrics;
+    if (metered && ctx.attempt > 0 && !ctx.noWait) telemetry.retries.add(1, upstreamLabel(call));
+    const started = performance.now();
+    const span = this.#spans
+      ? telemetry.tracer.startSpan(ctx.request.method, { kind: SpanKind.CLIENT, startTime: started }, call.parent)
+      : undefined;
+    // Attributes cost URL redaction: only for a span that is recorded (not a no-op, not sampled out).
+    // Set one by one: no attribute object is built only to be copied into the span.
+    if (span?.isRecording()) {
+      span.setAttribute('http.request.method', ctx.request.method);
+      span.setAttribute('url.full', redactUrl(ctx.request.url));
+      span.setAttribute('url.template', call.urlTemplate);
+      span.setAttribute('server.address', call.upstream.address);
+      span.setAttribute('server.port', call.upstream.port);
+      span.setAttribute('upstream.name', call.upstream.name);
+      if (ctx.attempt > 0) span.setAttribute('http.request.resend_count', ctx.attempt);
+      if (ctx.noWait) span.setAttribute('tributary.hedge', true);
+      if (call.item !== undefined) span.setAttribute('tributary.item', call.item);
+    }
+    propagation.inject(forwardable(span ? trace.setSpan(call.parent, span) : call.parent, call.upstream), headers);
+    return (result: CallResult) => {
+      const ended = performance.now();
+      if (metered) telemetry.clientDuration.record((ended - started) / 1000, clientLabels(ctx.request.method, call.upstream, result));
+      if (!span) return;
+      if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
+      if (!result.ok) endWithFailure(span, result.error);
+      span.end(ended);
+    };
+  }
+
+  wait(semaphore: SemaphoreKind, report: WaitReport, limit?: number): void {
+    const telemetry = this.#telemetry;
+    const call = this.#call;
+    const labels = { 'tributary.semaphore': semaphore, 'upstream.name': call.upstream.name };
+    if (telemetry.metrics) {
+      telemetry.semaphoreWait.record(report.waitMs / 1000, { ...labels, 'http.route': call.route, 'tributary.wait.outcome': report.outcome });
+    }
+    if (this.#spans) {
+      const attributes = { ...labels, ...itemLabel(call), 'tributary.wait.outcome': report.outcome, ...(limit === undefined ? {} : { 'tributary.semaphore.limit': limit }) };
+      recordWait(telemetry.tracer, call.parent, report.startedAt, report.waitMs, attributes);
+    }
+  }
+
+  backoff(ctx: CallContext, startedAt: number, ms: number): void {
+    if (!this.#spans) return;
+    const call = this.#call;
+    const attributes = { ...upstreamLabel(call), ...itemLabel(call), 'tributary.backoff_ms': ms, 'tributary.next_attempt': ctx.attempt + 1 };
+    const span = this.#telemetry.tracer.startSpan('retry.backoff', { startTime: spanTime(startedAt), attributes }, call.parent);
+    span.end(spanTime(startedAt + ms));
+  }
+
+  budgetExhausted(_ctx: CallContext, kind: 'retry' | 'hedge'): void {
+    if (this.#telemetry.metrics) this.#telemetry.budgetExhausted.add(1, { ...upstreamLabel(this.#call), 'tributary.kind': kind });
+    this.#callSpan?.addEvent('retry_budget_exhausted', { 'tributary.kind': kind }, spanTime());
+  }
+
+  hedge(_ctx: CallContext, attempt: number): void {
+    if (this.#telemetry.metrics) this.#telemetry.hedges.add(1, upstreamLabel(this.#call));
+    this.#callSpan?.addEvent('hedge', { 'tributary.attempt': attempt }, spanTime());
+  }
+
+  breakerRefused(_ctx: CallContext, message: string): void {
+    if (this.#telemetry.metrics) this.#telemetry.breakerRejections.add(1, upstreamLabel(this.#call));
+    this.#callSpan?.addEvent('circuit_open', { 'tributary.message': message }, spanTime());
+  }
+
+  cache(_ctx: CallContext, status: CacheStatus): void {
+    const call = this.#call;
+    if (this.#telemetry.metrics) this.#telemetry.cacheLookups.add(1, { ...upstreamLabel(call), 'tributary.cache': status });
+    // An element's status is an event on the call's span; a whole call's is its attribute.
+    if (call.item === undefined) this.#callSpan?.setAttribute('tributary.cache', status);
+    else if (call.spans) this.#callSpan?.addEvent('cache', { 'tributary.cache': status, ...itemLabel(call) }, spanTime());
+  }
+}
+
+const upstreamLabel = (call: ObservedCall): Attributes => ({ 'upstream.name': call.upstream.name });
+const itemLabel = (call: ObservedCall): Attributes => (call.item === undefined ? {} : { 'tributary.item': call.item });
 
 const ignoreResult = (): void => {};
 
@@ -154,8 +184,13 @@ function forwardable(ctx: Context, upstream: CompiledUpstream): Context {
  * `http.client.request.duration` labels: the semantic conventions' method, server, status and
  * `error.type` (a status code or Tributary's error code), plus the upstream's name.
  */
-function clientLabels(method: string, server: Attributes, upstream: Attributes, result: CallResult): Attributes {
-  const labels: Attributes = { 'http.request.method': method, ...server, ...upstream };
+function clientLabels(method: string, upstream: CompiledUpstream, result: CallResult): Attributes {
+  const labels: Attributes = {
+    'http.request.method': method,
+    'server.address': upstream.address,
+    'server.port': upstream.port,
+    'upstream.name': upstream.name,
+  };
   if (result.status !== undefined) labels['http.response.status_code'] = result.status;
   if (!result.ok) labels['error.type'] = errorType(result.error);
   return labels;

@@ -156,7 +156,10 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
   else writeAttributes(w, span.attributes, 9);
   w.tag(10, 0);
   w.varint(span.droppedAttributesCount);
-  for (const event of span.events) {
+  // Indexed: most spans have neither events nor links, and an iterator per span would be garbage.
+  const { events, links } = span;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as SpanEvent;
     w.tag(11, 2);
     const e = w.begin(1);
     w.tag(1, 1);
@@ -170,7 +173,8 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
   }
   w.tag(12, 0);
   w.varint(span.droppedEventsCount);
-  for (const link of span.links) {
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i] as Link;
     w.tag(13, 2);
     const l = w.begin(1);
     w.tag(1, 2);

@@ -228,10 +228,12 @@ export class RecordedSpan implements Span {
     if (end[0] < this.startTime[0] || (end[0] === this.startTime[0] && end[1] < this.startTime[1])) end = this.startTime;
     this.endTime = end;
     this.ended = true;
-    for (const sink of this.#shared.sinks) {
+    // Indexed: a span ends on every call's path, and an iterator's results would be garbage.
+    const sinks = this.#shared.sinks;
+    for (let i = 0; i < sinks.length; i++) {
       // One sink's failure must neither reach the code that ended the span nor keep it from the others.
       try {
-        sink.onEnd(this);
+        (sinks[i] as SpanSink).onEnd(this);
       } catch (error) {
         diag.error('tributary: a span processor failed on a span', error);
       }

@@ -162,14 +162,17 @@ for (let i = 0; i < 256; i++) {
 /** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~170 spans instead of one per id. */
 const pool = new Uint8Array(4096);
 let poolAt = pool.length;
-const codes: number[] = new Array(32).fill(0);
+/** The character codes of a trace id (16 bytes) and of a span id (8): one array each, so no id copies its codes. */
+const codes16: number[] = new Array(32).fill(0);
+const codes8: number[] = new Array(16).fill(0);
 
 /**
  * A random id of `bytes` bytes in lower-case hex, never all zeros (an invalid id). Built in one
  * `String.fromCharCode`, so it is one flat string: an id concatenated pair by pair would be a rope
  * that every later read (the propagator, the encoder) flattens again.
  */
-function randomId(bytes: number): string {
+function randomId(bytes: 8 | 16): string {
+  const codes = bytes === 16 ? codes16 : codes8;
   for (;;) {
     if (poolAt + bytes > pool.length) {
       crypto.getRandomValues(pool);
@@ -182,6 +185,6 @@ function randomId(bytes: number): string {
       codes[2 * i] = HEX_HIGH[byte] as number;
       codes[2 * i + 1] = HEX_LOW[byte] as number;
     }
-    if (any !== 0) return String.fromCharCode.apply(null, bytes === 16 ? codes : codes.slice(0, 2 * bytes));
+    if (any !== 0) return String.fromCharCode.apply(null, codes);
   }
 }
