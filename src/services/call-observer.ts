@@ -174,8 +174,9 @@ function forwardable(ctx: Context, upstream: CompiledUpstream): Context {
   if (!upstream.forwardHeaders.has('baggage') && propagation.getBaggage(out)) out = propagation.deleteBaggage(out);
   const spanContext = upstream.forwardHeaders.has('tracestate') ? undefined : trace.getSpanContext(out);
   if (spanContext?.traceState) {
-    const { traceState: _dropped, ...rest } = spanContext;
-    out = trace.setSpanContext(out, rest);
+    // Field by field, not a spread: our span contexts make a span id's hex when it is read.
+    const { traceId, spanId, traceFlags, isRemote } = spanContext;
+    out = trace.setSpanContext(out, { traceId, spanId, traceFlags, ...(isRemote === undefined ? {} : { isRemote }) });
   }
   return out;
 }

@@ -98,6 +98,29 @@ describe('encodeSpans', () => {
     expect(Buffer.from(ours)).toEqual(Buffer.from(sdkBytes(spans)));
   });
 
+  it('writes the ids of our own parents and links, which it copies as bytes, as the SDK serializer writes them from hex', () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = inMemoryPipeline(exporter).getTracer('tributary');
+    // A request's shape: a server span under a caller's, an internal span under it, a client
+    // span under that, and a span linked to a sibling (a dependency).
+    const server = tracer.startSpan('GET /v1/x', { kind: SpanKind.SERVER, startTime: [1_764_000_000, 0] }, remoteParent);
+    const inServer = trace.setSpan(ROOT_CONTEXT, server);
+    const upstream = tracer.startSpan('upstream profile', { startTime: [1_764_000_000, 10] }, inServer);
+    const client = tracer.startSpan('GET', { kind: SpanKind.CLIENT, startTime: [1_764_000_000, 20] }, trace.setSpan(ROOT_CONTEXT, upstream));
+    const dependent = tracer.startSpan('upstream orders', {
+      startTime: [1_764_000_000, 30],
+      links: [{ context: upstream.spanContext(), attributes: { 'tributary.depends_on': 'profile' } }],
+    }, inServer);
+    for (const span of [client, upstream, dependent, server]) span.end([1_764_000_001, 0]);
+    const spans = exporter.getFinishedSpans();
+    expect(spans).toHaveLength(4);
+    // Encoded before any span id's hex was read, and again after: the same bytes, the SDK's.
+    const before = Buffer.from(encodeSpans(spans));
+    expect(before).toEqual(Buffer.from(sdkBytes(spans)));
+    expect(Buffer.from(encodeSpans(spans))).toEqual(before);
+    expect(spans.find((s) => s.name === 'GET')?.parentSpanContext?.spanId).toBe(upstream.spanContext().spanId);
+  });
+
   it('groups spans by resource and scope as the SDK does', () => {
     const exporter = new InMemorySpanExporter();
     const a = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'a' }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });

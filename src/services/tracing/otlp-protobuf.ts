@@ -1,5 +1,6 @@
 import type { AttributeValue, Attributes, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
 import type { SpanEvent, SpanResource, SpanScope } from './recorded-span.ts';
+import { idBytesOf } from './ids.ts';
 
 /** What the encoder reads of a span: the SDK's `ReadableSpan` and our `RecordedSpan` both fit. */
 export interface EncodableSpan {
@@ -126,17 +127,18 @@ export class SpanBatch {
 function writeSpan(w: Writer, span: EncodableSpan): void {
   const start = w.begin(2);
   const context = span.spanContext();
-  w.tag(1, 2);
-  w.hexBytes(context.traceId);
-  w.tag(2, 2);
-  w.hexBytes(context.spanId);
+  writeIds(w, context, 1, 2);
   const traceState = context.traceState?.serialize();
   if (traceState) {
     w.tag(3, 2);
     w.string(traceState);
   }
   const parent = span.parentSpanContext;
-  if (parent?.spanId) {
+  const parentBytes = parent && idBytesOf(parent);
+  if (parentBytes) {
+    w.tag(4, 2);
+    w.idBytes(parentBytes.spanIdBytes);
+  } else if (parent?.spanId) {
     w.tag(4, 2);
     w.hexBytes(parent.spanId);
   }
@@ -177,10 +179,7 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
     const link = links[i] as Link;
     w.tag(13, 2);
     const l = w.begin(1);
-    w.tag(1, 2);
-    w.hexBytes(link.context.traceId);
-    w.tag(2, 2);
-    w.hexBytes(link.context.spanId);
+    writeIds(w, link.context, 1, 2);
     const linkState = link.context.traceState?.serialize();
     if (linkState) {
       w.tag(3, 2);
@@ -207,6 +206,17 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
   w.tag(16, 5);
   w.fixed32(flags(context.traceFlags, parent?.isRemote));
   w.end(start);
+}
+
+/** A span context's trace and span ids in fields `traceField` and `spanField`: copied when it has them as bytes. */
+function writeIds(w: Writer, context: SpanContext, traceField: number, spanField: number): void {
+  const bytes = idBytesOf(context);
+  w.tag(traceField, 2);
+  if (bytes) w.idBytes(bytes.traceIdBytes);
+  else w.hexBytes(context.traceId);
+  w.tag(spanField, 2);
+  if (bytes) w.idBytes(bytes.spanIdBytes);
+  else w.hexBytes(context.spanId);
 }
 
 /** OTLP `SpanFlags`: the W3C trace flags, and whether the parent's remoteness is known and true. */
@@ -514,6 +524,17 @@ class Writer {
     let at = this.#pos;
     buf[at++] = n;
     for (let i = 0; i < 2 * n; i += 2) buf[at++] = ((HEX_VALUE[hex.charCodeAt(i)] as number) << 4) | (HEX_VALUE[hex.charCodeAt(i + 1)] as number);
+    this.#pos = at;
+  }
+
+  /** An id from its bytes (one character per byte, as in `ids.ts`), with its length. */
+  idBytes(bytes: string): void {
+    const n = bytes.length;
+    this.#room(n + 1);
+    const buf = this.#buf;
+    let at = this.#pos;
+    buf[at++] = n;
+    for (let i = 0; i < n; i++) buf[at++] = bytes.charCodeAt(i);
     this.#pos = at;
   }
 

@@ -16,6 +16,7 @@ import {
   type TracerProvider,
   type TraceState,
 } from '@opentelemetry/api';
+import { bytesOfHex, hexOf, idBytesOf, randomIdBytes, type IdBytes } from './ids.ts';
 import { DEFAULT_SPAN_LIMITS, RecordedSpan, toHrTime, type SpanLimits, type SpanResource, type SpanShared, type SpanSink } from './recorded-span.ts';
 
 /** The SDK's sampling decisions, by number: NOT_RECORD 0, RECORD 1, RECORD_AND_SAMPLED 2. */
@@ -99,13 +100,23 @@ class PipelineTracer implements Tracer {
     if (ctx.getValue(SUPPRESS_TRACING) === true) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const context = options.root ? trace.deleteSpan(ctx) : ctx;
     const parent = validParent(context);
-    const traceId = parent ? parent.traceId : randomId(16);
-    const spanId = randomId(8);
+    // A trace's ids as bytes (what the encoder sends) and its hex (what the sampler and the API
+    // read), both made once per trace and shared by its spans; a span id's hex only when read.
+    let traceId: string;
+    let traceIdBytes: string;
+    if (parent) {
+      traceId = parent.traceId;
+      traceIdBytes = idBytesOf(parent)?.traceIdBytes ?? bytesOfHex(traceId);
+    } else {
+      traceIdBytes = randomIdBytes(16);
+      traceId = hexOf(traceIdBytes);
+    }
+    const spanIdBytes = randomIdBytes(8);
     const kind = options.kind ?? SpanKind.INTERNAL;
     const sampled = this.#sampler.shouldSample(context, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, options.links ?? NO_LINKS);
     const traceState = sampled.traceState ?? parent?.traceState;
     const traceFlags = sampled.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
-    const spanContext = new OwnSpanContext(traceId, spanId, traceFlags, traceState);
+    const spanContext = new OwnSpanContext(traceId, traceIdBytes, spanIdBytes, traceFlags, traceState);
     if (sampled.decision === NOT_RECORD) return trace.wrapSpanContext(spanContext);
     const attributes = sampled.attributes ? { ...options.attributes, ...sampled.attributes } : options.attributes;
     return new RecordedSpan(this.#shared, spanContext, parent, name, kind, toHrTime(options.startTime), attributes, options.links);
@@ -124,18 +135,27 @@ class PipelineTracer implements Tracer {
 /**
  * The span context of a span this tracer started, recorded or not: its ids are valid by
  * construction, so a child's parent check does not test them with the API's hex check again.
+ * It carries its ids as bytes too ({@link IdBytes}); its span id's hex is made when first read, so
+ * `spanId` is a getter: a copy made by spreading the context (`{ ...context }`) has no `spanId`.
  */
-class OwnSpanContext implements SpanContext {
+class OwnSpanContext implements SpanContext, IdBytes {
   readonly traceId: string;
-  readonly spanId: string;
+  readonly traceIdBytes: string;
+  readonly spanIdBytes: string;
   readonly traceFlags: number;
   readonly traceState?: TraceState;
+  #spanId: string | undefined;
 
-  constructor(traceId: string, spanId: string, traceFlags: number, traceState: TraceState | undefined) {
+  constructor(traceId: string, traceIdBytes: string, spanIdBytes: string, traceFlags: number, traceState: TraceState | undefined) {
     this.traceId = traceId;
-    this.spanId = spanId;
+    this.traceIdBytes = traceIdBytes;
+    this.spanIdBytes = spanIdBytes;
     this.traceFlags = traceFlags;
     if (traceState) this.traceState = traceState;
+  }
+
+  get spanId(): string {
+    return (this.#spanId ??= hexOf(this.spanIdBytes));
   }
 }
 
@@ -149,42 +169,4 @@ export function validParent(context: Context): SpanContext | undefined {
   if (span === undefined) return undefined;
   const found = span.spanContext();
   return found instanceof OwnSpanContext || isSpanContextValid(found) ? found : undefined;
-}
-
-/** The character codes of the two lower-case hex digits of every byte value. */
-const HEX_HIGH = new Uint16Array(256);
-const HEX_LOW = new Uint16Array(256);
-for (let i = 0; i < 256; i++) {
-  const digits = i.toString(16).padStart(2, '0');
-  HEX_HIGH[i] = digits.charCodeAt(0);
-  HEX_LOW[i] = digits.charCodeAt(1);
-}
-/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~170 spans instead of one per id. */
-const pool = new Uint8Array(4096);
-let poolAt = pool.length;
-/** The character codes of a trace id (16 bytes) and of a span id (8): one array each, so no id copies its codes. */
-const codes16: number[] = new Array(32).fill(0);
-const codes8: number[] = new Array(16).fill(0);
-
-/**
- * A random id of `bytes` bytes in lower-case hex, never all zeros (an invalid id). Built in one
- * `String.fromCharCode`, so it is one flat string: an id concatenated pair by pair would be a rope
- * that every later read (the propagator, the encoder) flattens again.
- */
-function randomId(bytes: 8 | 16): string {
-  const codes = bytes === 16 ? codes16 : codes8;
-  for (;;) {
-    if (poolAt + bytes > pool.length) {
-      crypto.getRandomValues(pool);
-      poolAt = 0;
-    }
-    let any = 0;
-    for (let i = 0; i < bytes; i++) {
-      const byte = pool[poolAt++] as number;
-      any |= byte;
-      codes[2 * i] = HEX_HIGH[byte] as number;
-      codes[2 * i + 1] = HEX_LOW[byte] as number;
-    }
-    if (any !== 0) return String.fromCharCode.apply(null, codes);
-  }
 }

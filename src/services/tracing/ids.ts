@@ -1,0 +1,91 @@
+/**
+ * Trace and span ids as their bytes. The API hands ids around as lower-case hex, but OTLP
+ * protobuf sends bytes: a span context of ours keeps each id as a string of one character per
+ * byte (code 0–255), which the encoder copies as it is, and makes the hex of a span id only when
+ * something reads it (the propagator, a log line). Most span ids are never read as hex.
+ */
+
+/** Ids as bytes, one character per byte: what our own span contexts carry besides the API's hex. */
+export interface IdBytes {
+  /** The trace id's 16 bytes. */
+  readonly traceIdBytes: string;
+  /** The span id's 8 bytes. */
+  readonly spanIdBytes: string;
+}
+
+/** `context`'s ids as bytes, when it is one of ours; undefined for a context from elsewhere (hex only). */
+export function idBytesOf(context: object): IdBytes | undefined {
+  return typeof (context as Partial<IdBytes>).spanIdBytes === 'string' ? (context as IdBytes) : undefined;
+}
+
+/** The character codes of the two lower-case hex digits of every byte value. */
+const HEX_HIGH = new Uint16Array(256);
+const HEX_LOW = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  const digits = i.toString(16).padStart(2, '0');
+  HEX_HIGH[i] = digits.charCodeAt(0);
+  HEX_LOW[i] = digits.charCodeAt(1);
+}
+
+/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~300 spans instead of one per id. */
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+/** One array of character codes per length, reused: no id copies its codes. */
+const bytes8: number[] = new Array(8).fill(0);
+const bytes16: number[] = new Array(16).fill(0);
+const hex16: number[] = new Array(16).fill(0);
+const hex32: number[] = new Array(32).fill(0);
+
+/**
+ * `length` random bytes as one flat string of one character per byte, never all zeros (an
+ * invalid id). Made by one `String.fromCharCode`, not concatenated pair by pair (a rope that every
+ * later read would flatten again).
+ *
+ * @example
+ * hexOf(randomIdBytes(8)); // '5f1c0e9a3b7d2c41'
+ */
+export function randomIdBytes(length: 8 | 16): string {
+  const codes = length === 16 ? bytes16 : bytes8;
+  for (;;) {
+    if (poolAt + length > pool.length) {
+      crypto.getRandomValues(pool);
+      poolAt = 0;
+    }
+    let any = 0;
+    for (let i = 0; i < length; i++) {
+      const byte = pool[poolAt++] as number;
+      any |= byte;
+      codes[i] = byte;
+    }
+    if (any !== 0) return String.fromCharCode.apply(null, codes);
+  }
+}
+
+/**
+ * The lower-case hex of an id's bytes (8 or 16 of them).
+ *
+ * @example
+ * hexOf('\u0000\u00ff'.repeat(4)); // '00ff00ff00ff00ff'
+ */
+export function hexOf(bytes: string): string {
+  const codes = bytes.length === 16 ? hex32 : bytes.length === 8 ? hex16 : new Array<number>(2 * bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes.charCodeAt(i) & 0xff;
+    codes[2 * i] = HEX_HIGH[byte] as number;
+    codes[2 * i + 1] = HEX_LOW[byte] as number;
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
+/**
+ * An id's bytes from its hex (a valid id: an even number of hex digits, either case).
+ *
+ * @example
+ * bytesOfHex('00ff'); // '\u0000\u00ff'
+ */
+export function bytesOfHex(hex: string): string {
+  const length = hex.length >> 1;
+  const codes = length === 16 ? bytes16 : length === 8 ? bytes8 : new Array<number>(length);
+  for (let i = 0; i < length; i++) codes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return String.fromCharCode.apply(null, codes);
+}
