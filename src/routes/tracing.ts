@@ -113,21 +113,25 @@ function requestAttributes(c: Context<AppEnv>, method: string): Attributes {
   const { address, port } = hostAndPort(url.slice(schemeEnd + 3, pathStart < 0 ? url.length : pathStart), scheme);
   const peer = peerOf(c);
   const agent = c.req.header('user-agent');
-  return {
-    'http.request.method': method,
-    ...(method === c.req.method ? {} : { 'http.request.method_original': c.req.method }),
-    'url.scheme': scheme,
-    'url.path': c.req.path,
-    'server.address': address,
-    ...(port === undefined ? {} : { 'server.port': port }),
-    ...(peer.address ? { 'client.address': peer.address } : {}),
-    ...(peer.protocol ? { 'network.protocol.version': peer.protocol } : {}),
-    ...(agent ? { 'user_agent.original': agent } : {}),
-  };
+  // Field by field, in the order the spans have always listed them: no empty object spread per field.
+  const attributes: Attributes = { 'http.request.method': method };
+  if (method !== c.req.method) attributes['http.request.method_original'] = c.req.method;
+  attributes['url.scheme'] = scheme;
+  attributes['url.path'] = c.req.path;
+  attributes['server.address'] = address;
+  if (port !== undefined) attributes['server.port'] = port;
+  if (peer.address) attributes['client.address'] = peer.address;
+  if (peer.protocol) attributes['network.protocol.version'] = peer.protocol;
+  if (agent) attributes['user_agent.original'] = agent;
+  return attributes;
 }
+
+/** The last authority {@link hostAndPort} took apart: most requests name the same host. */
+let lastHost = { authority: '', scheme: '', address: '', port: undefined as number | undefined };
 
 /** `host:port` (or `[v6]:port`) of the request's authority, with the scheme's default port. */
 function hostAndPort(authority: string, scheme: string): { address: string; port: number | undefined } {
+  if (authority === lastHost.authority && scheme === lastHost.scheme) return lastHost;
   const colon = authority.lastIndexOf(':');
   const bracket = authority.lastIndexOf(']');
   const hasPort = colon > bracket;
@@ -135,7 +139,8 @@ function hostAndPort(authority: string, scheme: string): { address: string; port
   const address = host.startsWith('[') ? host.slice(1, -1) : host;
   const explicit = hasPort ? Number(authority.slice(colon + 1)) : Number.NaN;
   const port = Number.isInteger(explicit) ? explicit : scheme === 'https' ? 443 : scheme === 'http' ? 80 : undefined;
-  return { address, port };
+  lastHost = { authority, scheme, address, port };
+  return lastHost;
 }
 
 interface NodeIncoming {

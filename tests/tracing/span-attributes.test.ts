@@ -71,6 +71,28 @@ describe('the SERVER span', () => {
     ]);
   });
 
+  it('names the server each request named, request after request (the same host, another one, a port, IPv6)', async () => {
+    const sampler = new RecordingSampler();
+    const { app } = withSampler(sampler);
+    const urls = [
+      'http://gateway.test/v1/dashboard/1',
+      'http://gateway.test/v1/dashboard/2',
+      'https://gateway.test/v1/dashboard/3',
+      'http://other.test:8080/v1/dashboard/4',
+      'http://[::1]:9000/v1/dashboard/5',
+      'http://gateway.test/v1/dashboard/6',
+    ];
+    for (const url of urls) await app.request(url);
+    expect(sampler.seen.map((a) => [a['server.address'], a['server.port']])).toEqual([
+      ['gateway.test', 80],
+      ['gateway.test', 80],
+      ['gateway.test', 443],
+      ['other.test', 8080],
+      ['::1', 9000],
+      ['gateway.test', 80],
+    ]);
+  });
+
   it('records the route, the status and the request id the response carries, and no query string anywhere', async () => {
     const tracing = inMemoryTracing();
     const { app } = createApp({ plan: compilePlan(dashboardConfig()), fetcher: fakeFetcher(ok).fetcher, telemetry: tracing.telemetry });
