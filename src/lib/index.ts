@@ -6,6 +6,7 @@ export * from './clock.ts';
 export * from './deadline.ts';
 export * from './errors.ts';
 export * from './latency-window.ts';
+export * from './random.ts';
 export * from './retry-budget.ts';
 export * from './scope.ts';
 export * from './semaphore.ts';

@@ -5,6 +5,7 @@ import type { Context as TraceContext } from '@opentelemetry/api';
 import type { Engine } from '../services/engine/index.ts';
 import type { ErrorCode } from '../lib/errors.ts';
 import { addAnswerHeader } from './answer-headers.ts';
+import { randomUuid } from '../lib/random.ts';
 import type { RequestHook } from './request-frame.ts';
 
 /** What the access log says of an aggregate: set by the endpoint route once it has a result. */
@@ -53,7 +54,7 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's `x-request-id` when it is a plain token, else a new UUID. */
 export function requestIdOf(inbound: string | null | undefined): string {
-  return inbound && SAFE_ID.test(inbound) ? inbound : crypto.randomUUID();
+  return inbound && SAFE_ID.test(inbound) ? inbound : randomUuid();
 }
 
 /**
@@ -100,7 +101,7 @@ export const notFound: NotFoundHandler<AppEnv> = (c) =>
  */
 export function onError(log: FaultLog): ErrorHandler<AppEnv> {
   return function handleError(error, c) {
-    const id = c.get('requestId') ?? crypto.randomUUID();
+    const id = c.get('requestId') ?? randomUuid();
     const route = c.get('route') ?? UNMATCHED_ROUTE;
     log(`request ${id} (${c.req.method} ${route}) failed`, error, { requestId: id, method: c.req.method, route });
     return c.json({ error: { code: 'internal', message: 'internal error', requestId: id } }, 500, { 'x-request-id': id });

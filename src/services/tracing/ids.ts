@@ -4,6 +4,7 @@
  * byte (code 0–255), which the encoder copies as it is, and makes the hex of a span id only when
  * something reads it (the propagator, a log line). Most span ids are never read as hex.
  */
+import { HEX_HIGH, HEX_LOW, randomInto } from '../../lib/random.ts';
 
 /** Ids as bytes, one character per byte: what our own span contexts carry besides the API's hex. */
 export interface IdBytes {
@@ -18,18 +19,6 @@ export function idBytesOf(context: object): IdBytes | undefined {
   return typeof (context as Partial<IdBytes>).spanIdBytes === 'string' ? (context as IdBytes) : undefined;
 }
 
-/** The character codes of the two lower-case hex digits of every byte value. */
-const HEX_HIGH = new Uint16Array(256);
-const HEX_LOW = new Uint16Array(256);
-for (let i = 0; i < 256; i++) {
-  const digits = i.toString(16).padStart(2, '0');
-  HEX_HIGH[i] = digits.charCodeAt(0);
-  HEX_LOW[i] = digits.charCodeAt(1);
-}
-
-/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~300 spans instead of one per id. */
-const pool = new Uint8Array(4096);
-let poolAt = pool.length;
 /** One array of character codes per length, reused: no id copies its codes. */
 const bytes8: number[] = new Array(8).fill(0);
 const bytes16: number[] = new Array(16).fill(0);
@@ -46,19 +35,9 @@ const hex32: number[] = new Array(32).fill(0);
  */
 export function randomIdBytes(length: 8 | 16): string {
   const codes = length === 16 ? bytes16 : bytes8;
-  for (;;) {
-    if (poolAt + length > pool.length) {
-      crypto.getRandomValues(pool);
-      poolAt = 0;
-    }
-    let any = 0;
-    for (let i = 0; i < length; i++) {
-      const byte = pool[poolAt++] as number;
-      any |= byte;
-      codes[i] = byte;
-    }
-    if (any !== 0) return String.fromCharCode.apply(null, codes);
-  }
+  // An all-zero id is invalid: drawn again.
+  while (randomInto(codes, length) === 0) continue;
+  return String.fromCharCode.apply(null, codes);
 }
 
 /**
