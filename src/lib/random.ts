@@ -14,6 +14,7 @@ let poolAt = pool.length;
  * while (randomInto(bytes, 8) === 0);
  */
 export function randomInto(into: number[], length: number): number {
+  if (length > pool.length) throw new RangeError(`randomInto: at most ${pool.length} bytes at a time, asked for ${length}`);
   if (poolAt + length > pool.length) {
     crypto.getRandomValues(pool);
     poolAt = 0;

@@ -174,7 +174,7 @@ function forwardable(ctx: Context, upstream: CompiledUpstream): Context {
   if (!upstream.forwardHeaders.has('baggage') && propagation.getBaggage(out)) out = propagation.deleteBaggage(out);
   const spanContext = upstream.forwardHeaders.has('tracestate') ? undefined : trace.getSpanContext(out);
   if (spanContext?.traceState) {
-    // Field by field, not a spread: our span contexts make a span id's hex when it is read.
+    // Field by field: what `traceparent` needs, without the id bytes our own contexts also carry.
     const { traceId, spanId, traceFlags, isRemote } = spanContext;
     out = trace.setSpanContext(out, { traceId, spanId, traceFlags, ...(isRemote === undefined ? {} : { isRemote }) });
   }

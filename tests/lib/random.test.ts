@@ -25,6 +25,20 @@ describe('randomUuid', () => {
 });
 
 describe('randomInto', () => {
+  it('hands out bytes across the pool refills for any length, never a byte it does not have', () => {
+    // 12 does not divide the 4 KiB pool: draws end short of its end and must refill, not run past it.
+    const into = new Array<number>(13);
+    for (let i = 0; i < 3000; i++) {
+      randomInto(into, i % 2 === 0 ? 12 : 13);
+      const drawn = into.slice(0, i % 2 === 0 ? 12 : 13);
+      expect(drawn.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)).toBe(true);
+    }
+  });
+
+  it('refuses more bytes than its pool holds at once', () => {
+    expect(() => randomInto([], 4097)).toThrow(RangeError);
+  });
+
   it('fills the asked length with bytes and returns their OR', () => {
     const into = new Array<number>(16).fill(-1);
     const any = randomInto(into, 12);

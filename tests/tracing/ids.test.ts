@@ -3,6 +3,7 @@
  * span id only when it is read. The hex must always be the bytes', whoever reads which first.
  */
 import { isSpanContextValid, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bytesOfHex, hexOf, idBytesOf, randomIdBytes } from '../../src/services/tracing/ids.ts';
 import { inMemoryTracing } from './in-memory-tracing.ts';
@@ -48,7 +49,6 @@ describe("our spans' contexts", () => {
       const context = span.spanContext();
       const bytes = idBytesOf(context);
       expect(bytes).toBeDefined();
-      // The span id's hex, made when first read, and the same when read again.
       expect(context.spanId).toBe(Buffer.from(bytes!.spanIdBytes, 'latin1').toString('hex'));
       expect(context.spanId).toBe(hexOf(bytes!.spanIdBytes));
       expect(context.traceId).toBe(Buffer.from(bytes!.traceIdBytes, 'latin1').toString('hex'));
@@ -67,6 +67,22 @@ describe("our spans' contexts", () => {
     const span = provider.getTracer('test').startSpan('server', {}, remote);
     expect(span.spanContext().traceId).toBe(traceId);
     expect(Buffer.from(idBytesOf(span.spanContext())!.traceIdBytes, 'latin1').toString('hex')).toBe(traceId);
+    span.end();
+  });
+
+  it('print and copy as plain span contexts: their hex ids, not their bytes', () => {
+    const { provider } = inMemoryTracing();
+    const span = provider.getTracer('test').startSpan('server', {}, ROOT_CONTEXT);
+    const context = span.spanContext();
+    // What a console exporter prints, and what a spread copies.
+    const printed = inspect(context);
+    expect(printed).toContain(context.spanId);
+    expect(printed).not.toContain('Bytes');
+    const copy = { ...context };
+    expect(copy).toEqual({ traceId: context.traceId, spanId: context.spanId, traceFlags: 1 });
+    expect(isSpanContextValid(copy)).toBe(true);
+    expect(idBytesOf(copy)).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(context))).toEqual({ traceId: context.traceId, spanId: context.spanId, traceFlags: 1 });
     span.end();
   });
 

@@ -121,6 +121,21 @@ describe('encodeSpans', () => {
     expect(spans.find((s) => s.name === 'GET')?.parentSpanContext?.spanId).toBe(upstream.spanContext().spanId);
   });
 
+  it("writes a caller's upper-case ids (B3 sends them) and spread copies of our contexts as the SDK serializer does", () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = inMemoryPipeline(exporter).getTracer('tributary');
+    const upper = trace.setSpanContext(ROOT_CONTEXT, { traceId: '0AF7651916CD43DD8448EB211C80319C', spanId: 'B7AD6B7169203331', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const server = tracer.startSpan('GET', { kind: SpanKind.SERVER, startTime: [1_764_000_000, 0] }, upper);
+    expect(server.spanContext().traceId).toBe('0AF7651916CD43DD8448EB211C80319C');
+    // A copy with another span id, as a propagator or a sampler of someone else's might make.
+    const copy = { ...server.spanContext(), spanId: '00000000000000ff' };
+    const linked = tracer.startSpan('linked', { startTime: [1_764_000_000, 1], links: [{ context: copy }] }, trace.setSpanContext(ROOT_CONTEXT, copy));
+    linked.end([1_764_000_000, 2]);
+    server.end([1_764_000_000, 3]);
+    const spans = exporter.getFinishedSpans();
+    expect(Buffer.from(encodeSpans(spans))).toEqual(Buffer.from(sdkBytes(spans)));
+  });
+
   it('groups spans by resource and scope as the SDK does', () => {
     const exporter = new InMemorySpanExporter();
     const a = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'a' }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });

@@ -1,8 +1,7 @@
 /**
  * Trace and span ids as their bytes. The API hands ids around as lower-case hex, but OTLP
- * protobuf sends bytes: a span context of ours keeps each id as a string of one character per
- * byte (code 0–255), which the encoder copies as it is, and makes the hex of a span id only when
- * something reads it (the propagator, a log line). Most span ids are never read as hex.
+ * protobuf sends bytes: a span context of ours also keeps each id as a string of one character
+ * per byte (code 0–255), which the encoder copies as it is instead of decoding the hex again.
  */
 import { HEX_HIGH, HEX_LOW, randomInto } from '../../lib/random.ts';
 
@@ -14,7 +13,7 @@ export interface IdBytes {
   readonly spanIdBytes: string;
 }
 
-/** `context`'s ids as bytes, when it is one of ours; undefined for a context from elsewhere (hex only). */
+/** `context`'s ids as bytes, when it is one of ours; undefined for a context from elsewhere, or a copy of one of ours (hex only). */
 export function idBytesOf(context: object): IdBytes | undefined {
   return typeof (context as Partial<IdBytes>).spanIdBytes === 'string' ? (context as IdBytes) : undefined;
 }

@@ -101,7 +101,7 @@ class PipelineTracer implements Tracer {
     const context = options.root ? trace.deleteSpan(ctx) : ctx;
     const parent = validParent(context);
     // A trace's ids as bytes (what the encoder sends) and its hex (what the sampler and the API
-    // read), both made once per trace and shared by its spans; a span id's hex only when read.
+    // read), both made once per trace and shared by its spans.
     let traceId: string;
     let traceIdBytes: string;
     if (parent) {
@@ -135,27 +135,33 @@ class PipelineTracer implements Tracer {
 /**
  * The span context of a span this tracer started, recorded or not: its ids are valid by
  * construction, so a child's parent check does not test them with the API's hex check again.
- * It carries its ids as bytes too ({@link IdBytes}); its span id's hex is made when first read, so
- * `spanId` is a getter: a copy made by spreading the context (`{ ...context }`) has no `spanId`.
+ * It also carries its ids as bytes ({@link IdBytes}), for the encoder, behind getters: they are
+ * neither printed (a console exporter) nor copied with the context (`{ ...context }`), so a copy
+ * changed by its maker is encoded from its own hex.
  */
 class OwnSpanContext implements SpanContext, IdBytes {
   readonly traceId: string;
-  readonly traceIdBytes: string;
-  readonly spanIdBytes: string;
+  readonly spanId: string;
   readonly traceFlags: number;
   readonly traceState?: TraceState;
-  #spanId: string | undefined;
+  readonly #traceIdBytes: string;
+  readonly #spanIdBytes: string;
 
   constructor(traceId: string, traceIdBytes: string, spanIdBytes: string, traceFlags: number, traceState: TraceState | undefined) {
     this.traceId = traceId;
-    this.traceIdBytes = traceIdBytes;
-    this.spanIdBytes = spanIdBytes;
+    this.spanId = hexOf(spanIdBytes);
     this.traceFlags = traceFlags;
     if (traceState) this.traceState = traceState;
+    this.#traceIdBytes = traceIdBytes;
+    this.#spanIdBytes = spanIdBytes;
   }
 
-  get spanId(): string {
-    return (this.#spanId ??= hexOf(this.spanIdBytes));
+  get traceIdBytes(): string {
+    return this.#traceIdBytes;
+  }
+
+  get spanIdBytes(): string {
+    return this.#spanIdBytes;
   }
 }
 
