@@ -76,4 +76,26 @@ describe('Caching and coalescing in the response', () => {
     const spans = tracing.spans().filter((s) => s.name === 'upstream settings');
     expect(spans.map((s) => s.attributes['tributary.cache'])).toEqual(['miss', 'hit']);
   });
+
+  it("an each call's elements say it in events on the call span, only the traced ones (maxItemSpans)", async () => {
+    const config: TributaryConfigInput = {
+      upstreams: { items: { baseUrl: 'http://items.test', cache: { ttlMs: 60_000 } } },
+      endpoints: [
+        {
+          path: '/v1/items',
+          input: { query: { ids: { type: 'array', items: { type: 'string' }, required: true } } },
+          calls: { items: { upstream: 'items', path: '/items/{item}', each: '{query.ids}' } },
+        },
+      ],
+    };
+    const tracing = inMemoryTracing({ maxItemSpans: 2 });
+    const { app } = createApp({ plan: compilePlan(config), fetcher: fakeFetcher(() => json({ ok: true })).fetcher, telemetry: tracing.telemetry });
+    for (let i = 0; i < 2; i++) expect((await app.request('/v1/items?ids=a,b,c,d,e')).status).toBe(200);
+    const [, second] = tracing.spans().filter((s) => s.name === 'upstream items');
+    const events = second?.events.filter((e) => e.name === 'cache') ?? [];
+    expect(events.map((e) => [e.attributes?.['tributary.item'], e.attributes?.['tributary.cache']])).toEqual([
+      [0, 'hit'],
+      [1, 'hit'],
+    ]);
+  });
 });
