@@ -49,6 +49,19 @@ export async function stopContenders(list: readonly Contender[]): Promise<void> 
  * turn (A B … A B …), so a machine that slows down mid-run weighs on all of them. `tree` counts
  * the CPU of a contender's child processes too. Returns each contender's runs, by name.
  */
+/**
+ * `items` in the order of round `round` (from 1): each round starts one further along, so no
+ * contender always runs first (after the orchestrator's quiet moment) or right after the same
+ * other one. Ratios are still taken within a round.
+ *
+ * @example
+ * rotated(['a', 'b', 'c'], 2); // ['b', 'c', 'a']
+ */
+export function rotated<T>(items: readonly T[], round: number): T[] {
+  const shift = items.length === 0 ? 0 : (round - 1) % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
 export async function loadInRounds(
   ctx: Ctx,
   contenders: readonly Contender[],
@@ -58,7 +71,7 @@ export async function loadInRounds(
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
   if (s.warmupS > 0) for (const c of contenders) await load({ url: c.aggUrl, connections, durationS: s.warmupS });
   for (let round = 1; round <= s.rounds; round++) {
-    for (const c of contenders) {
+    for (const c of rotated(contenders, round)) {
       const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });
       runs.get(c.name)?.push(r);
       ctx.log(

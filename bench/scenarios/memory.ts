@@ -1,7 +1,7 @@
 /** Scenario 5: RSS when idle and with 1000 client connections open against the 20 ms endpoint. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTENDERS } from '../lib/contenders.ts';
-import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import { rotated, startContenders, stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import { memoryMb } from '../lib/proc-stats.ts';
 import type { Row, ScenarioResult } from '../lib/result.ts';
@@ -23,7 +23,7 @@ export async function memory(ctx: Ctx): Promise<ScenarioResult> {
     try {
       await sleep(1000);
       for (const c of contenders) idle.get(c.name)?.push(memoryMb(c.child.pid).rss);
-      for (const c of contenders) {
+      for (const c of rotated(contenders, round)) {
         const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.memoryDurationS, pid: c.child.pid, memory: true });
         busy.get(c.name)?.push(r);
         ctx.log(

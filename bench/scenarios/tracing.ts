@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR } from '../lib/contenders.ts';
-import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import { rotated, startContenders, stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import { readyLine, spawnNode } from '../lib/processes.ts';
 import type { Row, ScenarioResult } from '../lib/result.ts';
@@ -53,7 +53,7 @@ export async function tracing(ctx: Ctx): Promise<ScenarioResult> {
         }
       }
       for (let round = 1; round <= s.rounds; round++) {
-        for (const c of contenders) {
+        for (const c of rotated(contenders, round)) {
           const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.throughputDurationS, pid: c.child.pid });
           runs.get(c.name)?.push(r);
           if (c.name === 'tracing on') onResponses += r.responses;
