@@ -27,7 +27,7 @@ import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
 import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
-import { median, percentile } from './lib/stats.ts';
+import { median, percentile, rotated } from './lib/stats.ts';
 
 interface Side {
   contender: Contender;
@@ -67,8 +67,7 @@ async function main(): Promise<void> {
       for (const { contender } of sides) await load({ url: contender.aggUrl, connections, durationS: 2 });
       for (let round = 0; round < rounds; round++) {
         // Rotate who goes first, so a machine that slows down mid-run does not favour one side.
-        for (let i = 0; i < sides.length; i++) {
-          const side = sides[(round + i) % sides.length] as Side;
+        for (const side of rotated(sides, round + 1)) {
           side.runs.push(await load({ url: side.contender.aggUrl, connections, durationS: seconds, pid: side.contender.child.pid }));
         }
         log(`${delayMs} ms · round ${round + 1}/${rounds} · ${sides.map((s) => `${s.contender.name} ${Math.round(s.runs.at(-1)?.rps ?? 0)} req/s ${(s.runs.at(-1)?.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req`).join(' · ')}`);

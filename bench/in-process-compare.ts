@@ -25,7 +25,7 @@
 import { resolve } from 'node:path';
 import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
 import { drive, inProcessGateway, overSockets, tunedLikeApp } from './lib/in-process-app.ts';
-import { median, percentile } from './lib/stats.ts';
+import { median, percentile, rotated } from './lib/stats.ts';
 
 // `tuned`: against bench/baselines/tuned.ts's handler, doing the same three calls by hand.
 const againstTuned = process.env.BENCH_BASE === 'tuned';
@@ -44,8 +44,7 @@ for (const name of names) await drive(apps[name], warm);
 const perRequest = { new: [] as number[], old: [] as number[] };
 for (let round = 0; round < rounds; round++) {
   // Rotated: each goes first in every other round.
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(round + i) % names.length] as (typeof names)[number];
+  for (const name of rotated(names, round + 1)) {
     const cpu = process.cpuUsage();
     await drive(apps[name], measured);
     const used = process.cpuUsage(cpu);

@@ -25,7 +25,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
-import { median, percentile } from './lib/stats.ts';
+import { median, percentile, rotated } from './lib/stats.ts';
 
 const base = baseCheckout('src/services/tracing/tracer.ts');
 if (!base) throw new Error('BENCH_BASE must name the other checkout (a directory with src/services/tracing/tracer.ts)');
@@ -120,7 +120,7 @@ for (const name of names) for (let i = 0; i < warm; i++) sides[name].request(i);
 const perRequest = { new: [] as number[], old: [] as number[] };
 for (let round = 0; round < rounds; round++) {
   // Rotated: each goes first in every other round.
-  for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+  for (const name of rotated(names, round + 1)) {
     const cpu = process.cpuUsage();
     for (let i = 0; i < measured; i++) sides[name].request(i);
     const used = process.cpuUsage(cpu);

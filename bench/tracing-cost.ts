@@ -21,7 +21,7 @@ import { samplerFromEnv } from '../src/services/tracing/samplers.ts';
 import { SpanPipeline } from '../src/services/tracing/tracer.ts';
 import { positiveSetting } from './lib/env-setting.ts';
 import { drive, inProcessGateway } from './lib/in-process-app.ts';
-import { figure } from './lib/stats.ts';
+import { figure, rotated } from './lib/stats.ts';
 
 const rounds = positiveSetting('BENCH_ROUNDS', 12);
 const measured = positiveSetting('N', 2000);
@@ -58,8 +58,7 @@ for (const name of names) await drive(apps[name], warm);
 const perRequest: Record<Name, number[]> = { 'no spans': [], 'the SDK': [], 'the span pipeline': [] };
 for (let round = 0; round < rounds; round++) {
   // Rotated: each app goes first in turn.
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(round + i) % names.length] as Name;
+  for (const name of rotated(names, round + 1)) {
     const cpu = process.cpuUsage();
     await drive(apps[name], measured);
     const used = process.cpuUsage(cpu);

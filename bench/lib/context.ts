@@ -1,6 +1,7 @@
 import { startContender, type Contender, type ContenderName, type StartOptions, type UpstreamUrls } from './contenders.ts';
 import { load, type LoadResult } from './load.ts';
 import type { Settings } from './settings.ts';
+import { rotated } from './stats.ts';
 
 /** What every scenario gets from the orchestrator. */
 export interface Ctx {
@@ -46,22 +47,10 @@ export async function stopContenders(list: readonly Contender[]): Promise<void> 
 /**
  * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput: each
  * warmed up for `warmupS`, then `rounds` rounds of `throughputDurationS` with the contenders in
- * turn (A B … A B …), so a machine that slows down mid-run weighs on all of them. `tree` counts
- * the CPU of a contender's child processes too. Returns each contender's runs, by name.
+ * turn, in {@link rotated} order (A B C, B C A, …), so a machine that slows down mid-run weighs
+ * on all of them. `tree` counts the CPU of a contender's child processes too. Returns each
+ * contender's runs, by name.
  */
-/**
- * `items` in the order of round `round` (from 1): each round starts one further along, so no
- * contender always runs first (after the orchestrator's quiet moment) or right after the same
- * other one. Ratios are still taken within a round.
- *
- * @example
- * rotated(['a', 'b', 'c'], 2); // ['b', 'c', 'a']
- */
-export function rotated<T>(items: readonly T[], round: number): T[] {
-  const shift = items.length === 0 ? 0 : (round - 1) % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
 export async function loadInRounds(
   ctx: Ctx,
   contenders: readonly Contender[],

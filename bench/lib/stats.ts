@@ -43,3 +43,16 @@ export function figure(samples: readonly number[]): Figure {
 export function ratio(a: readonly number[], b: readonly number[]): Figure {
   return figure(a.map((x, i) => x / (b[i] as number)));
 }
+
+/**
+ * `items` in the order of round `round` (from 1): each round starts one further along, so no
+ * contender always runs first (after the orchestrator's quiet moment) or right after the same
+ * other one. Ratios are still taken within a round.
+ *
+ * @example
+ * rotated(['a', 'b', 'c'], 2); // ['b', 'c', 'a']
+ */
+export function rotated<T>(items: readonly T[], round: number): T[] {
+  const shift = items.length === 0 ? 0 : (round - 1) % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}

@@ -1,11 +1,11 @@
 /** Scenario 5: RSS when idle and with 1000 client connections open against the 20 ms endpoint. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTENDERS } from '../lib/contenders.ts';
-import { rotated, startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import { memoryMb } from '../lib/proc-stats.ts';
 import type { Row, ScenarioResult } from '../lib/result.ts';
-import { figure, ratio } from '../lib/stats.ts';
+import { figure, ratio, rotated } from '../lib/stats.ts';
 
 const CONNECTIONS = 1000;
 const DELAY_MS = 20;

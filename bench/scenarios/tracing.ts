@@ -2,11 +2,11 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR } from '../lib/contenders.ts';
-import { rotated, startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import { readyLine, spawnNode } from '../lib/processes.ts';
 import type { Row, ScenarioResult } from '../lib/result.ts';
-import { figure, ratio, type Figure } from '../lib/stats.ts';
+import { figure, ratio, rotated, type Figure } from '../lib/stats.ts';
 
 const CONNECTIONS = 50;
 
