@@ -55,6 +55,21 @@ export function hexOf(bytes: string): string {
   return String.fromCharCode.apply(null, codes);
 }
 
+/** The value of each hex digit's character code (0–9, a–f, A–F). */
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+
+/**
+ * The byte whose two hex digits start at `at` in `hex` (either case).
+ *
+ * @example
+ * hexByte('00fF', 2); // 255
+ */
+export function hexByte(hex: string, at: number): number {
+  return ((HEX_VALUE[hex.charCodeAt(at)] as number) << 4) | (HEX_VALUE[hex.charCodeAt(at + 1)] as number);
+}
+
 /**
  * An id's bytes from its hex (a valid id: an even number of hex digits, either case).
  *
@@ -64,6 +79,6 @@ export function hexOf(bytes: string): string {
 export function bytesOfHex(hex: string): string {
   const length = hex.length >> 1;
   const codes = length === 16 ? bytes16 : length === 8 ? bytes8 : new Array<number>(length);
-  for (let i = 0; i < length; i++) codes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < length; i++) codes[i] = hexByte(hex, 2 * i);
   return String.fromCharCode.apply(null, codes);
 }

@@ -1,6 +1,6 @@
 import type { AttributeValue, Attributes, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
 import type { SpanEvent, SpanResource, SpanScope } from './recorded-span.ts';
-import { idBytesOf } from './ids.ts';
+import { hexByte, idBytesOf, type IdBytes } from './ids.ts';
 
 /** What the encoder reads of a span: the SDK's `ReadableSpan` and our `RecordedSpan` both fit. */
 export interface EncodableSpan {
@@ -134,14 +134,7 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
     w.string(traceState);
   }
   const parent = span.parentSpanContext;
-  const parentBytes = parent && idBytesOf(parent);
-  if (parentBytes) {
-    w.tag(4, 2);
-    w.idBytes(parentBytes.spanIdBytes);
-  } else if (parent?.spanId) {
-    w.tag(4, 2);
-    w.hexBytes(parent.spanId);
-  }
+  if (parent?.spanId) writeSpanId(w, parent, 4, idBytesOf(parent));
   w.tag(5, 2);
   w.string(span.name);
   const kind = span.kind == null ? 0 : span.kind + 1;
@@ -214,7 +207,12 @@ function writeIds(w: Writer, context: SpanContext, traceField: number, spanField
   w.tag(traceField, 2);
   if (bytes) w.idBytes(bytes.traceIdBytes);
   else w.hexBytes(context.traceId);
-  w.tag(spanField, 2);
+  writeSpanId(w, context, spanField, bytes);
+}
+
+/** A span context's span id in field `field`: copied when it has it as `bytes`, else from its hex. */
+function writeSpanId(w: Writer, context: SpanContext, field: number, bytes: IdBytes | undefined): void {
+  w.tag(field, 2);
   if (bytes) w.idBytes(bytes.spanIdBytes);
   else w.hexBytes(context.spanId);
 }
@@ -390,11 +388,6 @@ function knownKey(name: string): KnownKey {
   return known;
 }
 
-/** The value of each hex digit's character code (0–9, a–f, A–F). */
-const HEX_VALUE = new Uint8Array(128);
-for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
-
 const utf8 = new TextEncoder();
 
 /** Up to this many characters, a string is copied by a loop when it is ASCII. */
@@ -523,7 +516,7 @@ class Writer {
     const buf = this.#buf;
     let at = this.#pos;
     buf[at++] = n;
-    for (let i = 0; i < 2 * n; i += 2) buf[at++] = ((HEX_VALUE[hex.charCodeAt(i)] as number) << 4) | (HEX_VALUE[hex.charCodeAt(i + 1)] as number);
+    for (let i = 0; i < 2 * n; i += 2) buf[at++] = hexByte(hex, i);
     this.#pos = at;
   }
 
