@@ -14,6 +14,7 @@ import { Hono } from 'hono';
 import { tributaryConfig } from './contenders.ts';
 
 const CONNECTIONS = 50;
+const noop = (): void => {};
 
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 /** What the users, orders and recs upstreams answer, as bytes: the bench's upstream's answers. */
@@ -59,8 +60,12 @@ export async function inProcessGateway(root: string, options: InProcessOptions =
   const bodies = UPSTREAM_BODIES;
   const headers = { get: (name: string) => (name === 'content-type' ? 'application/json' : null) };
   const { hold } = options;
-  async function fetcher(url: string) {
+  // Keeps a per-try timeout as the Node transport does (a checkout that hands them over): a timer
+  // armed with the request and cleared once the response has arrived whole.
+  async function fetcher(url: string, init?: { timeout?: { ms: number } | undefined }) {
+    const timer = init?.timeout ? setTimeout(noop, init.timeout.ms) : undefined;
     await (hold ? hold() : null);
+    clearTimeout(timer);
     const body = bodies[Number(url.charAt(17)) - 1] as Uint8Array; // http://127.0.0.1:<1|2|3>/...
     // Read as the Node transport's bodies are: whole, in one `readAll` (older checkouts iterate).
     return {
@@ -81,6 +86,7 @@ export async function inProcessGateway(root: string, options: InProcessOptions =
     existsSync(join(root, file)) ? (await import(join(root, file)))[name] : undefined;
   const compressor = await optional('src/node/compression.ts', 'nodeCompressor');
   const ServedRoutes = (await optional('src/routes/served-routes.ts', 'ServedRoutes')) as (new () => unknown) | undefined;
+  fetcher.keepsTimeouts = true;
   function build(tracer?: unknown) {
     return createApp({
       ...(compressor ? { compressor } : {}),

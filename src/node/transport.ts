@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import { subscribe, unsubscribe } from '../lib/abort.ts';
+import { startTimer } from '../lib/timer.ts';
 import type { Plan } from '../services/plan/types.ts';
-import type { Fetcher, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
+import type { FetchInit, Fetcher, FetchTimeout, UpstreamBody, UpstreamResponse } from '../services/upstream/index.ts';
 
 export interface NodeTransportOptions {
   /**
@@ -26,16 +27,18 @@ export function createNodeTransport(options: NodeTransportOptions = {}): { fetch
     keepAliveMaxTimeout: 60_000,
     factory: (origin, opts) => new Pool(origin, { ...opts, connections: connectionsFor(String(origin)) }),
   });
-  const fetcher: Fetcher = (url, init) => {
+  const send = (url: string, init: FetchInit): Promise<UpstreamResponse> => {
     if (init.signal.aborted) return Promise.reject(init.signal.reason);
     const { origin, path } = splitUrl(url);
-    const exchange = new Exchange(init.signal);
+    const exchange = new Exchange(init.signal, init.timeout);
     agent.dispatch(
       { origin, path, method: init.method as Dispatcher.HttpMethod, headers: init.headers, ...(init.body === undefined ? {} : { body: init.body }) },
       exchange,
     );
     return exchange.response;
   };
+  // The exchange keeps the per-try timeout: one timer, and no signal of its own per attempt.
+  const fetcher: Fetcher = Object.assign(send, { keepsTimeouts: true });
   return { fetcher, close: () => agent.close() };
 }
 
@@ -83,10 +86,17 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   #whole: PromiseWithResolvers<Uint8Array | undefined> | undefined;
   #maxBytes = Number.POSITIVE_INFINITY;
 
-  /** `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. */
-  constructor(signal: AbortSignal) {
+  /** Cancels the timeout's timer; a no-op without one, or once it has fired. */
+  #cancelTimer = noTimer;
+
+  /**
+   * `signal` is not aborted yet: the fetcher answers an aborted one without dispatching. With a
+   * `timeout`, the exchange fails with its reason unless the response has arrived whole in time.
+   */
+  constructor(signal: AbortSignal, timeout: FetchTimeout | undefined) {
     this.#signal = signal;
     subscribe(signal, this.#onAbort);
+    if (timeout) this.#cancelTimer = startTimer(() => this.#fail(timeout.reason()), timeout.ms);
   }
 
   readonly #onAbort = (): void => {
@@ -123,6 +133,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   onResponseEnd(): void {
     this.#ended = true;
     unsubscribe(this.#signal, this.#onAbort);
+    this.#cancelTimer();
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -156,6 +167,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#chunks = [];
     this.#buffered = 0;
     unsubscribe(this.#signal, this.#onAbort);
+    this.#cancelTimer();
     if (!this.#started) this.#answer.reject(error);
     const waiting = this.#waiting;
     if (waiting) {
@@ -235,6 +247,8 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#fail(reason);
   }
 }
+
+const noTimer = (): void => {};
 
 function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));

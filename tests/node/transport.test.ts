@@ -56,6 +56,9 @@ describe('Node transport: one exchange on the wire', () => {
         hangClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('x'.repeat(200 * 1024));
+      } else if (url.pathname === '/silent') {
+        // Headers never come.
+        hangClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
       } else if (url.pathname === '/hang') {
         hangClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -203,6 +206,35 @@ describe('Node transport: one exchange on the wire', () => {
     expect(linkListeners(child.signal)).toBe(0);
     child.dispose();
     await hangClosed;
+  });
+
+  it('keeps a timeout itself: no headers in time fails the response with its reason and frees the socket', async () => {
+    expect(transport.fetcher.keepsTimeouts).toBe(true);
+    const reason = new Error('users did not answer within 50 ms');
+    const started = performance.now();
+    await expect(transport.fetcher(`${base}/silent`, { ...init(), timeout: { ms: 50, reason: () => reason } })).rejects.toBe(reason);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    await hangClosed;
+    const next = await transport.fetcher(`${base}/after-timeout`, init());
+    expect(JSON.parse(await text(next.body)).path).toBe('/after-timeout');
+  });
+
+  it('a timeout that runs out mid-body fails the reader with its reason; one met in time is never fired', async () => {
+    const reason = new Error('timed out');
+    const hung = await transport.fetcher(`${base}/hang`, { ...init(), timeout: { ms: 50, reason: () => reason } });
+    expect(hung.status).toBe(200);
+    await expect(hung.body?.readAll?.(1024)).rejects.toBe(reason);
+    await hangClosed;
+
+    // Whole before its time: the timer is cleared with the exchange, so its reason is never made.
+    let made = 0;
+    const timeout = { ms: 40, reason: () => (made++, new Error('late')) };
+    const whole = await transport.fetcher(`${base}/in-time`, { ...init(), timeout });
+    expect(JSON.parse(new TextDecoder().decode(await whole.body?.readAll?.(1024)))).toMatchObject({ path: '/in-time' });
+    const reset = await transport.fetcher(`${base}/reset`, { ...init(), timeout });
+    await expect(reset.body?.readAll?.(1024)).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(made).toBe(0);
   });
 
   it('stopping early (cancel, or leaving the loop) frees the exchange: the server sees the socket closed', async () => {

@@ -9,6 +9,7 @@ import {
   silentObserver,
   type CallResult,
   type Fetcher,
+  type FetchTimeout,
 } from '../../src/services/upstream/index.ts';
 import { fakeFetcher, json, streamed } from './fake-fetcher.ts';
 import { upstreamOf } from './fixtures.ts';
@@ -221,6 +222,61 @@ describe('Call stack: failures', () => {
     expect(fake.calls[0]?.signal.aborted).toBe(true);
     expect(fake.calls[0]?.abortReason).toBe(error);
     expect(vi.getTimerCount()).toBe(1); // only the test's own deadline timer is left
+  });
+
+  /**
+   * A fetcher that keeps the timeout itself, as the Node transport does (or, `keeps: false`, one
+   * that does not): it records what it was given and fails a held call with the timeout's reason.
+   */
+  function timeoutKeeper(keeps: boolean) {
+    const seen: { timeout: FetchTimeout | undefined; signal: AbortSignal }[] = [];
+    const send = (_url: string, init: Parameters<Fetcher>[1]) =>
+      new Promise<never>((_resolve, reject) => {
+        seen.push({ timeout: init.timeout, signal: init.signal });
+        const timer = init.timeout ? setTimeout(() => reject(init.timeout?.reason()), init.timeout.ms) : undefined;
+        init.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(init.signal.reason);
+        });
+      });
+    return { fetcher: keeps ? Object.assign(send, { keepsTimeouts: true }) : send, seen };
+  }
+
+  it('a fetcher that keeps timeouts is handed the per-try timeout, and the call fails with its reason', async () => {
+    const keeper = timeoutKeeper(true);
+    const client = clientOf(upstreamOf(), keeper.fetcher);
+    const req = request({ timeoutMs: 100 });
+    const promise = failure(client.call(req));
+    await vi.advanceTimersByTimeAsync(0);
+    // The caller's own signal, not one of the layer's: the layer armed no timer.
+    expect(keeper.seen[0]?.timeout?.ms).toBe(100);
+    expect(keeper.seen[0]?.signal).toBe(req.signal);
+    expect(vi.getTimerCount()).toBe(2); // the test's deadline and the fetcher's timeout
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await promise;
+    expect(error.code).toBe('timeout');
+    expect(error.message).toBe('orders did not answer within 100 ms');
+    expect(req.signal.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('a fetcher that keeps timeouts gets none when the deadline is nearer; one that does not never gets one', async () => {
+    const keeper = timeoutKeeper(true);
+    const deadline = Deadline.after(200);
+    const near = failure(clientOf(upstreamOf(), keeper.fetcher).call(request({ deadline, signal: deadline.signal, timeoutMs: 1000 })));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(keeper.seen[0]?.timeout).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await near).code).toBe('deadline_exceeded');
+
+    const plain = timeoutKeeper(false);
+    const timedOut = failure(clientOf(upstreamOf(), plain.fetcher).call(request({ timeoutMs: 100 })));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(plain.seen[0]?.timeout).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await timedOut;
+    expect(error.message).toBe('orders did not answer within 100 ms');
+    expect(plain.seen[0]?.signal.reason).toBe(error);
   });
 
   it('the deadline, when nearer than the timeout, ends the call as deadline_exceeded', async () => {

@@ -4,6 +4,7 @@ import type { CompiledCall } from '../plan/types.ts';
 import { discard, readLimited } from './body.ts';
 import { classify } from './classify.ts';
 import { nestsDeeperThan } from './json-depth.ts';
+import { timedOut } from './per-try-timeout.ts';
 import type { CallFn, CallResult, Fetcher, UpstreamResponse } from './types.ts';
 
 /**
@@ -34,12 +35,15 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
       settled({ ok: false, error: classify(thrown, ctx, upstream.name), attempts: 1, waitMs: 0, ...(status === undefined ? {} : { status }) });
     let sent: Promise<UpstreamResponse>;
     try {
+      const { timeoutMs } = ctx;
       sent = fetcher(ctx.request.url, {
         method: ctx.request.method,
         headers,
         ...(ctx.request.body === undefined ? {} : { body: ctx.request.body }),
         signal: ctx.signal,
         redirect: 'manual',
+        // Set only for a fetcher that keeps it (the per-try timeout layer decides).
+        timeout: timeoutMs === undefined ? undefined : { ms: timeoutMs, reason: () => timedOut(ctx, timeoutMs) },
       });
     } catch (thrown) {
       return Promise.resolve(failure(thrown));

@@ -8,6 +8,7 @@ export {
   type CallObserver,
   type CallResult,
   type FetchInit,
+  type FetchTimeout,
   type Fetcher,
   type Layer,
   type UpstreamBody,

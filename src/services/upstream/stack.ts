@@ -57,7 +57,7 @@ export function buildCallStack(call: CompiledCall, deps: StackDeps): CallFn {
   if (deps.connections) layers.push(bulkheadLayer(deps.connections, name, 'connections'));
   // Inside every wait: it measures the upstream, not the queue.
   if (deps.limiter) layers.push(adaptiveLimitLayer(deps.limiter, deps.bulkhead));
-  layers.push(perTryTimeout(call.timeoutMs));
+  layers.push(perTryTimeout(call.timeoutMs, deps.fetcher.keepsTimeouts === true));
   return compose(layers, attempt(call, deps.fetcher));
 }
 

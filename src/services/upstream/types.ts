@@ -8,7 +8,15 @@ import type { CacheStatus } from '../cache/store.ts';
  * The transport, injected: Node passes its own handler on a shared undici Agent's `dispatch`
  * (src/node/transport.ts), Workers pass the platform fetch, tests pass a function.
  */
-export type Fetcher = (url: string, init: FetchInit) => Promise<UpstreamResponse>;
+export interface Fetcher {
+  (url: string, init: FetchInit): Promise<UpstreamResponse>;
+  /**
+   * The fetcher keeps `init.timeout` itself. The per-try timeout then hands it over instead of
+   * aborting a signal of its own: no AbortController, listener or reaction per attempt. A fetcher
+   * without it (the platform fetch, a test's function) never sees a `timeout`.
+   */
+  readonly keepsTimeouts?: boolean;
+}
 
 export interface FetchInit {
   method: string;
@@ -16,6 +24,17 @@ export interface FetchInit {
   body?: string;
   signal: AbortSignal;
   redirect?: 'manual';
+  /**
+   * Only to a fetcher that {@link Fetcher.keepsTimeouts}: unless the response has arrived whole
+   * (headers and body) within `ms`, the fetcher stops the exchange and fails it (the response, or
+   * the body's reader) with `reason()`, as an abort of `signal` would.
+   */
+  timeout?: FetchTimeout | undefined;
+}
+
+export interface FetchTimeout {
+  ms: number;
+  reason(): unknown;
 }
 
 /**
@@ -62,6 +81,11 @@ export interface CallContext {
   deadline: Deadline;
   /** Requests this call already put on the wire before this one: 0 for the first. */
   attempt: number;
+  /**
+   * The per-try timeout, set by its layer when the fetcher keeps it ({@link Fetcher.keepsTimeouts}):
+   * the attempt hands it to the fetcher. Otherwise the layer aborts `signal` itself.
+   */
+  timeoutMs?: number;
   /** A hedge: take a bulkhead slot only if one is free now, never queue. */
   noWait?: boolean;
   /** Told when this attempt's response headers arrive (hedging measures time to headers). */
