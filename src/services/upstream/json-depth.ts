@@ -8,8 +8,10 @@
  * nestsDeeperThan('[[[1]]]', 2); // true
  */
 export function nestsDeeperThan(text: string, max: number): boolean {
-  // Fewer characters than the limit cannot hold that many opening brackets.
-  if (text.length <= max) return false;
+  // Valid JSON nested `max + 1` deep has that many brackets opened and closed: a shorter text is
+  // not scanned (most answers of a few dozen bytes). A short text that is not valid JSON (brackets
+  // left open) fails to parse instead.
+  if (text.length < 2 * (max + 1)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
