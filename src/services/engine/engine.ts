@@ -21,6 +21,24 @@ import { checkInput } from './input-check.ts';
 import { Outcomes, type OutcomeListener } from './outcomes.ts';
 import type { AggregateResult, EngineOptions, RequestInput, RunOptions } from './types.ts';
 
+/** What the engine keeps of an endpoint across its requests. */
+interface PreparedEndpoint {
+  byName: Map<string, CompiledCall>;
+  /** The scope's limit; undefined when the endpoint cannot have more calls at once than its `maxConcurrency`. */
+  fanoutLimit: number | undefined;
+}
+
+/**
+ * `maxConcurrency`, unless no request of the endpoint can reach it: every call is one task of the
+ * scope (its retries and hedges included), an `each` call one per element, at most `maxItems`.
+ * Three plain calls under the default limit of 16 need no semaphore, and no wait for its slots.
+ */
+export function fanoutLimit(endpoint: Pick<CompiledEndpoint, 'calls' | 'maxConcurrency'>): number | undefined {
+  let most = 0;
+  for (const call of endpoint.calls) most += call.each ? call.maxItems : 1;
+  return most > endpoint.maxConcurrency ? endpoint.maxConcurrency : undefined;
+}
+
 /** One upstream as the engine runs it: its bulkhead and the health it shares across requests. */
 export interface UpstreamRuntime {
   upstream: CompiledUpstream;
@@ -47,8 +65,8 @@ export class Engine {
   readonly #maxSubrequests: number | undefined;
   readonly #fetcher: Fetcher;
   readonly #stacks = new Map<CompiledCall, CallFn>();
-  /** Each endpoint's calls by name, built on its first request. */
-  readonly #byName = new WeakMap<CompiledEndpoint, Map<string, CompiledCall>>();
+  /** What the engine keeps of each endpoint, made on its first request. */
+  readonly #prepared = new WeakMap<CompiledEndpoint, PreparedEndpoint>();
   /** What every call of every request shares with the call runner. */
   readonly #runnerDeps: RunnerDeps;
   readonly #listeners: OutcomeListener[];
@@ -122,12 +140,13 @@ export class Engine {
       since: at,
       label: `a ${Math.round(budgetMs)} ms budget`,
     });
+    const prepared = this.#prepare(endpoint);
     // The scope cancels through the budget's own signal: one AbortController for both.
-    const scope = new Scope({ link: budget, limit: endpoint.maxConcurrency, clock: this.#clock });
+    const scope = new Scope({ link: budget, limit: prepared.fanoutLimit, clock: this.#clock });
     const listeners = options.onOutcome ? [...this.#listeners, options.onOutcome] : this.#listeners;
     const outcomes = new Outcomes(endpoint, listeners, (reason) => scope.cancel(reason));
     const pending = new Map<string, Promise<CallState>>();
-    const byName = this.#callsByName(endpoint);
+    const { byName } = prepared;
     const deps = this.#runnerDeps;
     const run: RunState = {
       base,
@@ -178,14 +197,14 @@ export class Engine {
     return this.#cache?.flights;
   }
 
-  /** An endpoint's calls by name. */
-  #callsByName(endpoint: CompiledEndpoint): Map<string, CompiledCall> {
-    let byName = this.#byName.get(endpoint);
-    if (!byName) {
-      byName = new Map(endpoint.calls.map((c) => [c.name, c]));
-      this.#byName.set(endpoint, byName);
+  /** An endpoint's calls by name, and the limit its fan-out needs. */
+  #prepare(endpoint: CompiledEndpoint): PreparedEndpoint {
+    let prepared = this.#prepared.get(endpoint);
+    if (!prepared) {
+      prepared = { byName: new Map(endpoint.calls.map((c) => [c.name, c])), fanoutLimit: fanoutLimit(endpoint) };
+      this.#prepared.set(endpoint, prepared);
     }
-    return byName;
+    return prepared;
   }
 
   /** The call's stack, built on first use and kept: policies that are off are not in it. */
