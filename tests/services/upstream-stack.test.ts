@@ -224,6 +224,17 @@ describe('Call stack: failures', () => {
     expect(vi.getTimerCount()).toBe(1); // only the test's own deadline timer is left
   });
 
+  it("what the observer throws when an attempt ends rejects the call, on success and on failure alike", async () => {
+    const boom = new Error('observer bug');
+    const observer = { ...silentObserver, attempt: () => () => { throw boom; } };
+    for (const status of [200, 500]) {
+      const fake = fakeFetcher(() => json({ a: 1 }, status));
+      const req = request();
+      const stack = buildCallStack(plainCall(upstreamOf(), 1000), { fetcher: fake.fetcher, bulkhead: createBulkhead(upstreamOf(), monotonic), health: { breaker: undefined, budget: undefined, latency: undefined }, clock: monotonic });
+      await expect(stack({ label: 'orders', request: { method: 'GET', url: req.url, headers: req.headers }, signal: req.signal, deadline: req.deadline, attempt: 0, observer })).rejects.toBe(boom);
+    }
+  });
+
   /**
    * A fetcher that keeps the timeout itself, as the Node transport does (or, `keeps: false`, one
    * that does not): it records what it was given and fails a held call with the timeout's reason.

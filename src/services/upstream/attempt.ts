@@ -1,7 +1,7 @@
 import { TributaryError } from '../../lib/errors.ts';
 import { parseRetryAfter } from '../../lib/backoff.ts';
 import type { CompiledCall } from '../plan/types.ts';
-import { discard, readLimited } from './body.ts';
+import { discard, readBody } from './body.ts';
 import { classify } from './classify.ts';
 import { nestsDeeperThan } from './json-depth.ts';
 import { timedOut } from './per-try-timeout.ts';
@@ -48,25 +48,51 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
     } catch (thrown) {
       return Promise.resolve(failure(thrown));
     }
-    return sent
-      .then((response) => {
+    // One promise per attempt, resolved from the reactions below with the result itself: no
+    // promise per step, and none handed back from a reaction for the runtime to adopt. Neither
+    // callback throws (a throw in a reaction would reject a promise nobody holds): what the
+    // observer throws rejects the attempt, as it did when these were chained.
+    return new Promise<CallResult>((resolve, reject) => {
+      const ok = (result: CallResult): void => {
+        try {
+          resolve(settled(result));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const fail = (thrown: unknown): void => {
+        try {
+          resolve(failure(thrown));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      sent.then((response) => {
         status = response.status;
-        ctx.onHeaders?.();
-        return answered(response, response.status, ctx.label);
-      })
-      .then(settled, failure);
+        try {
+          ctx.onHeaders?.();
+          answered(response, response.status, ctx.label, ok, fail);
+        } catch (thrown) {
+          fail(thrown);
+        }
+      }, fail);
+    });
   };
 
-  /** What a call's response comes to: its status refused, or its body read, parsed and checked. */
-  function answered(response: UpstreamResponse, status: number, label: string): Promise<CallResult> {
+  /**
+   * What a call's response comes to, handed to `ok` (or what stopped it to `fail`, once): its
+   * status refused, or its body read, parsed and checked.
+   */
+  function answered(response: UpstreamResponse, status: number, label: string, ok: (result: CallResult) => void, fail: (thrown: unknown) => void): void {
     if (status < 200 || status > 299) {
-      return discard(response).then((): CallResult => {
+      discard(response).then(() => {
         const error = new TributaryError('http_status', `${label}: ${upstream.name} answered ${status}`, { status });
         const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-        return { ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-      });
+        ok({ ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+      }, fail);
+      return;
     }
-    return readLimited(response, upstream.maxBodyBytes, label).then((text) => {
+    readBody(response, upstream.maxBodyBytes, label, (text) => {
       const bodyExpected = expectBody && status !== 204 && status !== 205;
       const value = parseJson(text, label, upstream.name, upstream.maxJsonDepth, bodyExpected, status);
       // An empty answer where none was expected is `null` by the call's own rule, not the upstream's shape.
@@ -76,8 +102,8 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
       }
       const result: CallResult = { ok: true, value, status, attempts: 1, waitMs: 0 };
       if (readCacheHeaders) result.cacheHeaders = { cacheControl: response.headers.get('cache-control'), age: response.headers.get('age') };
-      return result;
-    });
+      ok(result);
+    }, fail);
   }
 }
 

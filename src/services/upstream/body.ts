@@ -1,20 +1,36 @@
 import { TributaryError } from '../../lib/errors.ts';
 import type { UpstreamBody, UpstreamResponse } from './types.ts';
 
-/** Reads at most `limit` bytes of the body as UTF-8; stops reading (freeing the stream) beyond it. */
-export function readLimited(response: UpstreamResponse, limit: number, label: string): Promise<string> {
+/**
+ * Reads at most `limit` bytes of the body as UTF-8 and hands the text to `onText`; stops reading
+ * (freeing the stream) beyond it. Exactly one of `onText` and `onError` is called, once; what
+ * `onText` throws goes to `onError`, which must not throw. Callbacks rather than a promise: the
+ * caller's reaction goes on from here, without a promise per step.
+ *
+ * @example
+ * readBody(response, 1 << 20, 'profile', (text) => use(JSON.parse(text)), (error) => fail(error));
+ */
+export function readBody(response: UpstreamResponse, limit: number, label: string, onText: (text: string) => void, onError: (error: unknown) => void): void {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) return discard(response).then(() => Promise.reject(tooLarge(label, limit)));
+  if (declared > limit) {
+    discard(response).then(() => onError(tooLarge(label, limit)), onError);
+    return;
+  }
+  const take = (text: string): void => {
+    try {
+      onText(text);
+    } catch (error) {
+      onError(error);
+    }
+  };
   const { body } = response;
-  if (!body) return Promise.resolve('');
+  if (!body) return take('');
   // A transport that buffers the body hands it over whole: one reaction, no frame per call.
   if (body.readAll) {
-    return body.readAll(limit).then((bytes) => {
-      if (!bytes) throw tooLarge(label, limit);
-      return utf8.decode(bytes);
-    });
+    body.readAll(limit).then((bytes) => (bytes ? take(utf8.decode(bytes)) : onError(tooLarge(label, limit))), onError);
+    return;
   }
-  return readChunks(body, limit, label);
+  readChunks(body, limit, label).then(take, onError);
 }
 
 async function readChunks(body: UpstreamBody, limit: number, label: string): Promise<string> {
