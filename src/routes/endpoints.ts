@@ -49,7 +49,8 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
       // here for it. The engine links the cutoff into the deadline itself.
       const bodyRead = endpoint.input.body && options.cutoff ? linkSignal(client, options.cutoff) : undefined;
       try {
-        const input = await readInput(c, endpoint, options.maxRequestBodyBytes, bodyRead?.signal ?? client);
+        const reading = readInput(c, endpoint, options.maxRequestBodyBytes, bodyRead?.signal ?? client);
+        const input = reading instanceof Promise ? await reading : reading;
         if ('answer' in input) return input.answer;
         if ('issues' in input) return invalidRequest(c, input.issues);
         let result: AggregateResult;
@@ -72,7 +73,8 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
           if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
           throw error;
         }
-        return await respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
+        const answered = respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
+        return answered instanceof Promise ? await answered : answered;
       } finally {
         bodyRead?.dispose();
       }
@@ -111,7 +113,8 @@ export function statusOf(result: AggregateResult, endpoint?: CompiledEndpoint): 
 
 const encoder = new TextEncoder();
 
-async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean): Promise<Response> {
+/** The JSON answer: at once, or once its ETag is hashed for an endpoint with `cacheControl`. */
+function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean): Response | Promise<Response> {
   // For the access log: the outcome travels on the context, the log line is written outside.
   c.set('aggregate', outcomeOf(result.complete, result.errors));
   const body = {
@@ -131,12 +134,19 @@ async function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: A
   // Only a complete 200 may be cached: a partial answer is not what the next caller should get.
   // The ETag covers `data` (errors are none, meta.complete is true): `durationMs` differs every
   // time, and a weak validator says "the same content", not "the same bytes".
-  if (endpoint.cacheControl && status === 200 && result.complete) {
-    const etag = await weakEtag(encoder.encode(JSON.stringify(result.data)));
-    headers['cache-control'] = endpoint.cacheControl;
-    headers.etag = etag;
-    if (noneMatch(c.req.header('if-none-match'), etag)) return answer(c, null, 304, headers);
+  const { cacheControl } = endpoint;
+  if (cacheControl && status === 200 && result.complete) {
+    return weakEtag(encoder.encode(JSON.stringify(result.data))).then((etag) => {
+      headers['cache-control'] = cacheControl;
+      headers.etag = etag;
+      if (noneMatch(c.req.header('if-none-match'), etag)) return answer(c, null, 304, headers);
+      return withBody(c, payload, bytes, status, headers);
+    });
   }
+  return withBody(c, payload, bytes, status, headers);
+}
+
+function withBody(c: Context<AppEnv>, payload: string | Uint8Array<ArrayBuffer>, bytes: number, status: number, headers: Record<string, string>): Response {
   headers['content-type'] = 'application/json';
   headers['content-length'] = String(bytes);
   return answer(c, payload, status, headers);
@@ -148,7 +158,11 @@ type Parsed =
   /** Answered without running the endpoint: a body refused, or the request stopped while its body arrived. */
   | { answer: Response };
 
-async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint, maxBodyBytes: number, signal: AbortSignal): Promise<Parsed> {
+/**
+ * The request's input, checked. At once for an endpoint without a body (no promise, no turn);
+ * after the body has been read for one with.
+ */
+function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint, maxBodyBytes: number, signal: AbortSignal): Parsed | Promise<Parsed> {
   const issues: InputIssue[] = [];
   // Counted, not spread: a user-sized list must never become function arguments.
   let total = 0;
@@ -162,7 +176,8 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint, maxBody
   };
   // An endpoint that declares no body never reads one: refused from the headers alone, and the
   // connection closed rather than the body drained.
-  if (!endpoint.input.body && announcesBody(c.req.raw.headers)) {
+  const bodyFields = endpoint.input.body;
+  if (!bodyFields && announcesBody(c.req.raw.headers)) {
     return { answer: invalidRequest(c, [{ field: 'body', message: `${endpoint.method} ${endpoint.path} takes no request body` }], { connection: 'close' }) };
   }
   const params = endpoint.input.params.safeParse(c.req.param());
@@ -178,9 +193,18 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint, maxBody
   const query = endpoint.input.query.safeParse(raw);
   if (!query.success) add(query.error, 'query');
 
-  let body: Record<string, unknown> | undefined;
-  if (endpoint.input.body) {
-    const read = await readJsonBody(c, maxBodyBytes, signal);
+  const parsed = (body: Record<string, unknown> | undefined): Parsed => {
+    if (issues.length > 0 || !params.success || !query.success) return { issues: capIssues(issues, total) };
+    return {
+      value: {
+        params: params.data as Record<string, unknown>,
+        query: query.data as Record<string, unknown>,
+        ...(body ? { body } : {}),
+      },
+    };
+  };
+  if (!bodyFields) return parsed(undefined);
+  return readJsonBody(c, maxBodyBytes, signal).then((read): Parsed => {
     switch (read.kind) {
       case 'refused':
         // The rest of the body is not read: the connection closes after the answer.
@@ -189,28 +213,22 @@ async function readInput(c: Context<AppEnv>, endpoint: CompiledEndpoint, maxBody
         return { answer: stopped(c, read.reason) };
       case 'empty':
         bodyIssue('is required: a JSON object');
-        break;
+        return parsed(undefined);
       case 'invalid':
         bodyIssue('is not valid JSON');
-        break;
-      case 'json':
+        return parsed(undefined);
+      case 'json': {
         if (read.value === null || typeof read.value !== 'object' || Array.isArray(read.value)) {
           bodyIssue('must be a JSON object');
-        } else {
-          const parsed = endpoint.input.body.safeParse(read.value);
-          if (parsed.success) body = parsed.data as Record<string, unknown>;
-          else add(parsed.error, 'body');
+          return parsed(undefined);
         }
+        const body = bodyFields.safeParse(read.value);
+        if (body.success) return parsed(body.data as Record<string, unknown>);
+        add(body.error, 'body');
+        return parsed(undefined);
+      }
     }
-  }
-  if (issues.length > 0 || !params.success || !query.success) return { issues: capIssues(issues, total) };
-  return {
-    value: {
-      params: params.data as Record<string, unknown>,
-      query: query.data as Record<string, unknown>,
-      ...(body ? { body } : {}),
-    },
-  };
+  });
 }
 
 /**

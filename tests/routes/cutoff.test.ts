@@ -33,8 +33,9 @@ function setup(holdSlow = true) {
   return { app, fake, cutoff, cut };
 }
 
+/** Waits until exactly `n` calls are in flight (those answered at once have settled). */
 async function untilCalls(fake: ReturnType<typeof fakeFetcher>, n: number): Promise<void> {
-  for (let i = 0; i < 100 && fake.inFlight() < n; i++) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; i < 100 && fake.inFlight() !== n; i++) await new Promise((r) => setTimeout(r, 1));
   expect(fake.inFlight()).toBe(n);
 }
 

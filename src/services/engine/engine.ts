@@ -180,7 +180,8 @@ export class Engine {
       span?.end(performance.now());
       throw error;
     } finally {
-      await scope.join();
+      // Every call has settled by now, unless one threw: no wait (and no turn) for an idle scope.
+      if (scope.size > 0) await scope.join();
       scope.dispose();
       budget.dispose();
     }
