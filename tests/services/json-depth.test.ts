@@ -21,6 +21,13 @@ describe('nestsDeeperThan: the depth check before an upstream answer is parsed',
     expect(nestsDeeperThan(inString, 1)).toBe(true);
   });
 
+  it('a text too short to nest deeper is not scanned: brackets left open fail to parse instead', () => {
+    // 5 characters cannot hold valid JSON nested 3 deep (6 at least): JSON.parse refuses it.
+    expect(nestsDeeperThan('[[[[[', 2)).toBe(false);
+    expect(() => JSON.parse('[[[[[')).toThrow();
+    expect(nestsDeeperThan('[[[[[[', 2)).toBe(true);
+  });
+
   it('a long flat answer is not deep however many brackets it has', () => {
     const list = JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ id: i, tags: [`t${i}`] })));
     expect(nestsDeeperThan(list, 3)).toBe(false);

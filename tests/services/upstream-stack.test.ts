@@ -224,6 +224,21 @@ describe('Call stack: failures', () => {
     expect(vi.getTimerCount()).toBe(1); // only the test's own deadline timer is left
   });
 
+  it('a fetcher that answers something unusable fails the call instead of leaving it unsettled', async () => {
+    const answers: unknown[] = [
+      undefined, // no response at all
+      { status: 200, headers: { get: () => null }, body: { readAll: async () => 'not bytes', cancel: async () => {} } },
+      { status: 503, headers: { get: () => { throw new Error('broken headers'); } }, body: { cancel: async () => {} } },
+    ];
+    for (const answer of answers) {
+      const fetcher = (() => Promise.resolve(answer)) as unknown as Fetcher;
+      const client = clientOf(upstreamOf(), fetcher);
+      const result = await client.send(request());
+      expect(result.ok).toBe(false);
+      expect(client.bulkhead.running).toBe(0);
+    }
+  });
+
   it("what the observer throws when an attempt ends rejects the call, on success and on failure alike", async () => {
     const boom = new Error('observer bug');
     const observer = { ...silentObserver, attempt: () => () => { throw boom; } };

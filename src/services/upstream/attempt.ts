@@ -68,8 +68,8 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
         }
       };
       sent.then((response) => {
-        status = response.status;
         try {
+          status = response.status;
           ctx.onHeaders?.();
           answered(response, response.status, ctx.label, ok, fail);
         } catch (thrown) {
@@ -86,9 +86,13 @@ export function attempt(call: CompiledCall, fetcher: Fetcher): CallFn {
   function answered(response: UpstreamResponse, status: number, label: string, ok: (result: CallResult) => void, fail: (thrown: unknown) => void): void {
     if (status < 200 || status > 299) {
       discard(response).then(() => {
-        const error = new TributaryError('http_status', `${label}: ${upstream.name} answered ${status}`, { status });
-        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-        ok({ ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+        try {
+          const error = new TributaryError('http_status', `${label}: ${upstream.name} answered ${status}`, { status });
+          const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+          ok({ ok: false, error, status, attempts: 1, waitMs: 0, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+        } catch (thrown) {
+          fail(thrown);
+        }
       }, fail);
       return;
     }

@@ -3,9 +3,10 @@ import type { UpstreamBody, UpstreamResponse } from './types.ts';
 
 /**
  * Reads at most `limit` bytes of the body as UTF-8 and hands the text to `onText`; stops reading
- * (freeing the stream) beyond it. Exactly one of `onText` and `onError` is called, once; what
- * `onText` throws goes to `onError`, which must not throw. Callbacks rather than a promise: the
- * caller's reaction goes on from here, without a promise per step.
+ * (freeing the stream) beyond it. `onText` is called once with the text, or else `onError` once
+ * with what stopped the read; what `onText` throws goes to `onError` too, which must not throw.
+ * Callbacks rather than a promise: the caller's reaction goes on from here, without a promise
+ * per step.
  *
  * @example
  * readBody(response, 1 << 20, 'profile', (text) => use(JSON.parse(text)), (error) => fail(error));
@@ -27,7 +28,16 @@ export function readBody(response: UpstreamResponse, limit: number, label: strin
   if (!body) return take('');
   // A transport that buffers the body hands it over whole: one reaction, no frame per call.
   if (body.readAll) {
-    body.readAll(limit).then((bytes) => (bytes ? take(utf8.decode(bytes)) : onError(tooLarge(label, limit))), onError);
+    body.readAll(limit).then((bytes) => {
+      if (!bytes) return onError(tooLarge(label, limit));
+      let text: string;
+      try {
+        text = utf8.decode(bytes);
+      } catch (error) {
+        return onError(error);
+      }
+      take(text);
+    }, onError);
     return;
   }
   readChunks(body, limit, label).then(take, onError);
