@@ -3,7 +3,8 @@ import type { WaitReport } from '../lib/semaphore.ts';
 import type { CompiledUpstream } from './plan/types.ts';
 import { endWithFailure, errorType, recordWait, redactUrl, spanTime, type Telemetry } from './telemetry.ts';
 import type { CacheStatus } from './cache/store.ts';
-import type { CallContext, CallObserver, CallResult, SemaphoreKind } from './upstream/types.ts';
+import { EMPTY_CONTEXT } from './tracing/context.ts';
+import { silentObserver, type CallContext, type CallObserver, type CallResult, type SemaphoreKind } from './upstream/types.ts';
 
 export interface ObservedCall {
   upstream: CompiledUpstream;
@@ -30,7 +31,11 @@ export interface ObservedCall {
  * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', urlTemplate: '/users/{params.userId}', parent: callContext, spans: true });
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
-  if (!telemetry.traces && !telemetry.metrics) return new TraceContextOnly(call.parent, call.upstream);
+  if (!telemetry.traces && !telemetry.metrics) {
+    // Nothing to record; and nothing to pass on either when the caller sent no trace context
+    // (the request's context is then the empty one): no observer of its own per call.
+    return call.parent === EMPTY_CONTEXT ? silentObserver : new TraceContextOnly(call.parent, call.upstream);
+  }
   return new RecordingObserver(telemetry, call);
 }
 

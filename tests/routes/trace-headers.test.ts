@@ -75,6 +75,18 @@ describe.each([
     expect(call?.headers.get('baggage')?.split(',').sort()).toEqual(['session=s3cr3t', 'userId=42']);
   });
 
+  it('a client that sends no trace context: no upstream gets its tracestate or baggage, and a traceparent only from a trace of ours', async () => {
+    const { app, fake } = setup(telemetry());
+    expect((await app.request('/v1/all')).status).toBe(200);
+    const traced = _label === 'tracing on';
+    for (const call of fake.calls) {
+      expect(call.headers.has('traceparent')).toBe(traced);
+      expect(call.headers.has('tracestate')).toBe(false);
+      expect(call.headers.has('baggage')).toBe(false);
+    }
+    expect(fake.calls).toHaveLength(3);
+  });
+
   it('each header is allowed on its own, whatever the case it is named in: baggage without tracestate', async () => {
     const { app, fake } = setup(telemetry());
     await app.request('/v1/all', { headers: CLIENT });
