@@ -29,12 +29,25 @@ export function randomInto(into: number[], length: number): number {
 }
 
 /** The character codes of the two lower-case hex digits of every byte value. */
-export const HEX_HIGH = new Uint16Array(256);
-export const HEX_LOW = new Uint16Array(256);
+const HEX_HIGH = new Uint16Array(256);
+const HEX_LOW = new Uint16Array(256);
 for (let i = 0; i < 256; i++) {
   const digits = i.toString(16).padStart(2, '0');
   HEX_HIGH[i] = digits.charCodeAt(0);
   HEX_LOW[i] = digits.charCodeAt(1);
+}
+
+/**
+ * Writes the character codes of `byte`'s two lower-case hex digits at `codes[at]` and
+ * `codes[at + 1]`, for a string made in one `String.fromCharCode`.
+ *
+ * @example
+ * const codes = [0, 0];
+ * putHex(codes, 0, 0xaf); // codes: [97, 102], 'af'
+ */
+export function putHex(codes: number[], at: number, byte: number): void {
+  codes[at] = HEX_HIGH[byte] as number;
+  codes[at + 1] = HEX_LOW[byte] as number;
 }
 
 const uuidBytes: number[] = new Array(16).fill(0);
@@ -55,11 +68,6 @@ export function randomUuid(): string {
   randomInto(uuidBytes, 16);
   uuidBytes[6] = ((uuidBytes[6] as number) & 0x0f) | 0x40; // version 4
   uuidBytes[8] = ((uuidBytes[8] as number) & 0x3f) | 0x80; // variant 10xx
-  for (let i = 0; i < 16; i++) {
-    const byte = uuidBytes[i] as number;
-    const at = UUID_AT[i] as number;
-    uuidCodes[at] = HEX_HIGH[byte] as number;
-    uuidCodes[at + 1] = HEX_LOW[byte] as number;
-  }
+  for (let i = 0; i < 16; i++) putHex(uuidCodes, UUID_AT[i] as number, uuidBytes[i] as number);
   return String.fromCharCode.apply(null, uuidCodes);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomInto, randomUuid } from '../../src/lib/random.ts';
+import { putHex, randomInto, randomUuid } from '../../src/lib/random.ts';
 
 describe('randomUuid', () => {
   it('makes version 4 UUIDs in lower case, as crypto.randomUUID does, each different', () => {
@@ -45,5 +45,14 @@ describe('randomInto', () => {
     expect(into.slice(0, 12).every((b) => Number.isInteger(b) && b >= 0 && b <= 255)).toBe(true);
     expect(into.slice(12)).toEqual([-1, -1, -1, -1]);
     expect(any).toBe(into.slice(0, 12).reduce((a, b) => a | b, 0));
+  });
+
+  it('putHex writes the two lower-case hex digits of every byte value where it is told', () => {
+    const codes = [0, 0, 0];
+    for (let byte = 0; byte < 256; byte++) {
+      putHex(codes, 1, byte);
+      expect(String.fromCharCode(...codes.slice(1))).toBe(byte.toString(16).padStart(2, '0'));
+      expect(codes[0]).toBe(0);
+    }
   });
 });

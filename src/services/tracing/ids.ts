@@ -3,7 +3,7 @@
  * protobuf sends bytes: a span context of ours also keeps each id as a string of one character
  * per byte (code 0–255), which the encoder copies as it is instead of decoding the hex again.
  */
-import { HEX_HIGH, HEX_LOW, randomInto } from '../../lib/random.ts';
+import { putHex, randomInto } from '../../lib/random.ts';
 
 /** Ids as bytes, one character per byte: what our own span contexts carry besides the API's hex. */
 export interface IdBytes {
@@ -47,11 +47,7 @@ export function randomIdBytes(length: 8 | 16): string {
  */
 export function hexOf(bytes: string): string {
   const codes = bytes.length === 16 ? hex32 : bytes.length === 8 ? hex16 : new Array<number>(2 * bytes.length);
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes.charCodeAt(i) & 0xff;
-    codes[2 * i] = HEX_HIGH[byte] as number;
-    codes[2 * i + 1] = HEX_LOW[byte] as number;
-  }
+  for (let i = 0; i < bytes.length; i++) putHex(codes, 2 * i, bytes.charCodeAt(i) & 0xff);
   return String.fromCharCode.apply(null, codes);
 }
 
