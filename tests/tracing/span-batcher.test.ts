@@ -1,5 +1,5 @@
 /**
- * The batch processor that encodes spans as they end: when batches leave, one export at a time,
+ * The batch processor that encodes spans shortly after they end: when batches leave, one export at a time,
  * the queue limit, flush and shutdown, as the SDK's batch span processor behaves.
  */
 import { ROOT_CONTEXT } from '@opentelemetry/api';
@@ -55,6 +55,27 @@ describe('SpanBatcher', () => {
     vi.advanceTimersByTime(1);
     expect(requests).toHaveLength(2);
     expect(requests[1]?.batch.length).toBe(1);
+  });
+
+  it('encodes spans a few dozen at a time, yet sends each batch the moment it is full, with the spans in the order they ended', () => {
+    // 200 is not a multiple of the encoding run (64): batches are cut at the size, not the run.
+    const { spans, requests, ended } = setup({ maxExportBatchSize: 200, scheduledDelayMillis: 1000 });
+    spans(199);
+    expect(requests).toHaveLength(0);
+    spans(1);
+    expect(requests.map((r) => r.batch.length)).toEqual([200]);
+    spans(250);
+    requests[0]?.answer();
+    expect(requests.map((r) => r.batch.length)).toEqual([200, 200]);
+    requests[1]?.answer();
+    vi.advanceTimersByTime(1000);
+    expect(requests.map((r) => r.batch.length)).toEqual([200, 200, 50]);
+    const all = ended as unknown as ReadableSpan[];
+    expect(requests.map((r) => Buffer.from(r.batch.bytes))).toEqual([
+      Buffer.from(encodeSpans(all.slice(0, 200))),
+      Buffer.from(encodeSpans(all.slice(200, 400))),
+      Buffer.from(encodeSpans(all.slice(400))),
+    ]);
   });
 
   it('sends one batch at a time: the next waits for the export in flight to end', () => {
