@@ -1,6 +1,6 @@
 import { startContender, type Contender, type ContenderName, type StartOptions, type UpstreamUrls } from './contenders.ts';
 import { load, type LoadResult } from './load.ts';
-import type { Settings } from './settings.ts';
+import { WARMUP_MAX_S, type Settings } from './settings.ts';
 import { rotated } from './stats.ts';
 
 /** What every scenario gets from the orchestrator. */
@@ -45,8 +45,25 @@ export async function stopContenders(list: readonly Contender[]): Promise<void> 
 }
 
 /**
+ * Unmeasured load on one contender before the rounds that compare it: `warmupS`, then more until
+ * it has served `warmupRequests` (at most {@link WARMUP_MAX_S} in all), so that the rounds see
+ * its steady state and not its JIT still tiering up. Returns the requests it served.
+ */
+export async function warmUp(ctx: Ctx, contender: Contender, connections: number, tag: string): Promise<number> {
+  const s = ctx.settings;
+  const started = performance.now();
+  let served = 0;
+  if (s.warmupS > 0) served += (await load({ url: contender.aggUrl, connections, durationS: s.warmupS })).responses;
+  while (served < s.warmupRequests && performance.now() - started < WARMUP_MAX_S * 1000) {
+    served += (await load({ url: contender.aggUrl, connections, durationS: 2 })).responses;
+  }
+  if (served > 0) ctx.log(`${tag} · warm-up · ${contender.name}: ${served} requests in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return served;
+}
+
+/**
  * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput: each
- * warmed up for `warmupS`, then `rounds` rounds of `throughputDurationS` with the contenders in
+ * warmed up ({@link warmUp}), then `rounds` rounds of `throughputDurationS` with the contenders in
  * turn, in {@link rotated} order (A B C, B C A, …), so a machine that slows down mid-run weighs
  * on all of them. `tree` counts the CPU of a contender's child processes too. Returns each
  * contender's runs, by name.
@@ -58,7 +75,7 @@ export async function loadInRounds(
 ): Promise<Map<string, LoadResult[]>> {
   const s = ctx.settings;
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
-  if (s.warmupS > 0) for (const c of contenders) await load({ url: c.aggUrl, connections, durationS: s.warmupS });
+  for (const c of contenders) await warmUp(ctx, c, connections, tag);
   for (let round = 1; round <= s.rounds; round++) {
     for (const c of rotated(contenders, round)) {
       const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });

@@ -1,7 +1,7 @@
 import type { Machine } from './machine.ts';
 import { cellText } from './format.ts';
 import type { ScenarioResult, Table } from './result.ts';
-import type { Settings } from './settings.ts';
+import { WARMUP_MAX_S, type Settings } from './settings.ts';
 import { WIDE_SPREAD } from './stats.ts';
 
 export interface RunInfo {
@@ -25,7 +25,8 @@ export function renderMarkdown(run: RunInfo, scenarios: ScenarioResult[]): strin
       `${s.rounds} rounds with the contenders alternated (A B … A B …); load runs of ` +
       `${s.lightDurationS} s (scenario 1), ${s.throughputDurationS} s (2, 4), ${s.memoryDurationS} s (5)` +
       `${s.scenarios.has(6) ? `, ${s.resilienceCalls} client calls per case (6)` : ''} ` +
-      `${s.warmupS > 0 ? `after ${s.warmupS} s of warm-up per contender` : 'without warm-up'}; ${formatSeconds(run.seconds)} in all.`,
+      `${s.warmupS > 0 ? `after ${s.warmupS} s of warm-up per contender` : 'without warm-up'}` +
+      `${s.warmupRequests > 0 ? ` (in 2, 4 and 7: until it has served ${s.warmupRequests} requests, at most ${WARMUP_MAX_S} s)` : ''}; ${formatSeconds(run.seconds)} in all.`,
   );
   out.push('');
   out.push(

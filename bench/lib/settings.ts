@@ -4,6 +4,8 @@
  *   BENCH_ROUNDS=n        rounds per scenario (default 3)
  *   BENCH_DURATION_S=s    length of every measured load run
  *   BENCH_WARMUP_S=s      unmeasured load per contender before a scenario's first round (default 3)
+ *   BENCH_WARMUP_REQUESTS=n  scenarios 2, 4 and 7: each contender is warmed up (after BENCH_WARMUP_S)
+ *                         until it has served n requests, for at most 60 s (default 30000; quick 0)
  *   BENCH_SCENARIOS=1,3   run only these scenarios (1-12; default all)
  *   BENCH_SEQ_SCALE=x     scenario 8: the articles' 2 s and 3 s calls scaled by x (default 0.1, quick 0.05)
  *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
@@ -23,6 +25,13 @@ export interface Settings {
   memoryDurationS: number;
   /** Unmeasured load before the first round of a scenario, per contender, s (0: none). */
   warmupS: number;
+  /**
+   * Scenarios 2, 4 and 7 (CPU and requests/s against a baseline): requests each contender serves
+   * before the first round, warm-up included, so that every contender is measured at its steady
+   * state (Tributary's CPU per request keeps falling for some 20,000 requests, `tuned`'s for a few
+   * thousand). Bounded by {@link WARMUP_MAX_S}.
+   */
+  warmupRequests: number;
   /** Scenario 3: calls per request, and per-request limits (0 = unlimited). */
   widths: number[];
   limits: number[];
@@ -38,6 +47,9 @@ export interface Settings {
   /** How Tributary starts on Node: the build in dist/js (production; the default) or src/node.ts. */
   entry: 'dist' | 'src';
 }
+
+/** The longest a contender is warmed up towards `warmupRequests`, s. */
+export const WARMUP_MAX_S = 60;
 
 /** Every scenario, in the order they run. */
 export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
@@ -55,6 +67,7 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     memoryDurationS: duration ?? (quick ? 1 : 3),
     // V8 keeps getting faster for several seconds of load (tiering, heap sizing): warm up well.
     warmupS: env.BENCH_WARMUP_S === undefined ? (quick ? 0 : 3) : Math.max(0, Number(env.BENCH_WARMUP_S) || 0),
+    warmupRequests: env.BENCH_WARMUP_REQUESTS === undefined ? (quick ? 0 : 30_000) : Math.max(0, Math.round(Number(env.BENCH_WARMUP_REQUESTS) || 0)),
     // The quick run keeps the extremes only, so it stays near a minute.
     widths: quick ? [10, 1000] : [10, 100, 1000],
     limits: quick ? [0, 100, 10] : [0, 100, 50, 10],

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR } from '../lib/contenders.ts';
-import { startContenders, stopContenders, type Ctx } from '../lib/context.ts';
+import { startContenders, stopContenders, warmUp, type Ctx } from '../lib/context.ts';
 import { load, type LoadResult } from '../lib/load.ts';
 import { readyLine, spawnNode } from '../lib/processes.ts';
 import type { Row, ScenarioResult } from '../lib/result.ts';
@@ -46,11 +46,9 @@ export async function tracing(ctx: Ctx): Promise<ScenarioResult> {
     ]).then((lists) => lists.flat());
     const contenders = [offC, onC].filter((c) => c !== undefined);
     try {
-      if (s.warmupS > 0) {
-        for (const c of contenders) {
-          const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.warmupS });
-          if (c.name === 'tracing on') onResponses += r.responses;
-        }
+      for (const c of contenders) {
+        const served = await warmUp(ctx, c, CONNECTIONS, '4 tracing');
+        if (c.name === 'tracing on') onResponses += served;
       }
       for (let round = 1; round <= s.rounds; round++) {
         for (const c of rotated(contenders, round)) {
