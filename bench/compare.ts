@@ -14,7 +14,8 @@
  * Settings (environment): BENCH_BASE (required: the other checkout, `.` for this one), BENCH_ROUNDS
  * (default 10), BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"),
  * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only),
- * BENCH_TRACING (1: spans exported). The environment but OTEL_* is passed to every contender, so
+ * BENCH_TRACING (1: spans exported), BENCH_WARMUP_REQUESTS (each side's warm-up, default 30000
+ * requests, at most 60 s; 0: 2 s). The environment but OTEL_* is passed to every contender, so
  * TRIBUTARY_* settings apply to both Tributaries.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, startContender, type Contender, type UpstreamUrls } from './lib/contenders.ts';
 import { tracingEnv } from './scenarios/tracing.ts';
-import { log } from './lib/context.ts';
+import { log, warmUntil } from './lib/context.ts';
 import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const connections = positiveSetting('BENCH_CONNECTIONS', 50);
   const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
   const traced = process.env.BENCH_TRACING === '1';
+  const warmupRequests = process.env.BENCH_WARMUP_REQUESTS === '0' ? 0 : positiveSetting('BENCH_WARMUP_REQUESTS', 30_000);
   const oldSettings = settingsList(process.env.BENCH_OLD_ENV);
   installCleanup();
   const machine = describeMachine();
@@ -64,7 +66,8 @@ async function main(): Promise<void> {
           startContender('tuned', upstreams, common),
         ])
       ).map((contender) => ({ contender, runs: [] }));
-      for (const { contender } of sides) await load({ url: contender.aggUrl, connections, durationS: 2 });
+      // Each side at its steady state before the rounds (as `npm run bench` scenarios 2, 4 and 7).
+      for (const { contender } of sides) await warmUntil(contender.aggUrl, connections, 2, warmupRequests);
       for (let round = 0; round < rounds; round++) {
         // Rotate who goes first, so a machine that slows down mid-run does not favour one side.
         for (const side of rotated(sides, round + 1)) {

@@ -52,12 +52,19 @@ export async function stopContenders(list: readonly Contender[]): Promise<void> 
 export async function warmUp(ctx: Ctx, contender: Contender, connections: number, tag: string): Promise<number> {
   const s = ctx.settings;
   const started = performance.now();
-  let served = 0;
-  if (s.warmupS > 0) served += (await load({ url: contender.aggUrl, connections, durationS: s.warmupS })).responses;
-  while (served < s.warmupRequests && performance.now() - started < WARMUP_MAX_S * 1000) {
-    served += (await load({ url: contender.aggUrl, connections, durationS: 2 })).responses;
-  }
+  const served = await warmUntil(contender.aggUrl, connections, s.warmupS, s.warmupRequests);
   if (served > 0) ctx.log(`${tag} · warm-up · ${contender.name}: ${served} requests in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return served;
+}
+
+/** Load on `url` for `minS`, then in 2 s runs until `requests` were served or {@link WARMUP_MAX_S} have passed; the count served. */
+export async function warmUntil(url: string, connections: number, minS: number, requests: number): Promise<number> {
+  const started = performance.now();
+  let served = 0;
+  if (minS > 0) served += (await load({ url, connections, durationS: minS })).responses;
+  while (served < requests && performance.now() - started < WARMUP_MAX_S * 1000) {
+    served += (await load({ url, connections, durationS: 2 })).responses;
+  }
   return served;
 }
 
