@@ -14,13 +14,14 @@
  * Settings (environment): BENCH_BASE (required: the other checkout, `.` for this one), BENCH_ROUNDS
  * (default 10), BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"),
  * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only),
- * BENCH_TRACING (1: spans exported), BENCH_WARMUP_REQUESTS (each side's warm-up, default 30000
- * requests, at most 60 s; 0: 2 s). The environment but OTEL_* is passed to every contender, so
+ * BENCH_TRACING (1: spans exported), BENCH_WARMUP_REQUESTS (each side's warm-up, as in `npm run
+ * bench`: 30000 2xx answers, at most 60 s; 0: 2 s). The environment but OTEL_* is passed to every contender, so
  * TRIBUTARY_* settings apply to both Tributaries.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readSettings } from './lib/settings.ts';
 import { BENCH_DIR, startContender, type Contender, type UpstreamUrls } from './lib/contenders.ts';
 import { tracingEnv } from './scenarios/tracing.ts';
 import { log, warmUntil } from './lib/context.ts';
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const connections = positiveSetting('BENCH_CONNECTIONS', 50);
   const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
   const traced = process.env.BENCH_TRACING === '1';
-  const warmupRequests = process.env.BENCH_WARMUP_REQUESTS === '0' ? 0 : positiveSetting('BENCH_WARMUP_REQUESTS', 30_000);
+  const warmupRequests = readSettings(process.env, BENCH_DIR).warmupRequests;
   const oldSettings = settingsList(process.env.BENCH_OLD_ENV);
   installCleanup();
   const machine = describeMachine();

@@ -46,24 +46,28 @@ export async function stopContenders(list: readonly Contender[]): Promise<void> 
 
 /**
  * Unmeasured load on one contender before the rounds that compare it: `warmupS`, then more until
- * it has served `warmupRequests` (at most {@link WARMUP_MAX_S} in all), so that the rounds see
- * its steady state and not its JIT still tiering up. Returns the requests it served.
+ * it has answered `warmupRequests` × `processes` requests with a 2xx (each serving process warms
+ * up its own JIT), in at most {@link WARMUP_MAX_S}, so that the rounds see its steady state and
+ * not V8 still optimising it. Returns the requests it answered.
  */
-export async function warmUp(ctx: Ctx, contender: Contender, connections: number, tag: string): Promise<number> {
+export async function warmUp(ctx: Ctx, contender: Contender, connections: number, tag: string, processes = 1): Promise<number> {
   const s = ctx.settings;
   const started = performance.now();
-  const served = await warmUntil(contender.aggUrl, connections, s.warmupS, s.warmupRequests);
+  const served = await warmUntil(contender.aggUrl, connections, s.warmupS, s.warmupRequests * processes);
   if (served > 0) ctx.log(`${tag} · warm-up · ${contender.name}: ${served} requests in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return served;
 }
 
-/** Load on `url` for `minS`, then in 2 s runs until `requests` were served or {@link WARMUP_MAX_S} have passed; the count served. */
+/**
+ * Load on `url` for `minS`, then in runs of up to 2 s until `requests` were answered with a 2xx
+ * or {@link WARMUP_MAX_S} have passed (the last run is cut to fit); the 2xx answers counted.
+ */
 export async function warmUntil(url: string, connections: number, minS: number, requests: number): Promise<number> {
-  const started = performance.now();
+  const deadline = performance.now() + WARMUP_MAX_S * 1000;
   let served = 0;
-  if (minS > 0) served += (await load({ url, connections, durationS: minS })).responses;
-  while (served < requests && performance.now() - started < WARMUP_MAX_S * 1000) {
-    served += (await load({ url, connections, durationS: 2 })).responses;
+  if (minS > 0) served += (await load({ url, connections, durationS: minS })).ok;
+  for (let left = (deadline - performance.now()) / 1000; served < requests && left >= 0.5; left = (deadline - performance.now()) / 1000) {
+    served += (await load({ url, connections, durationS: Math.min(2, Math.floor(left * 10) / 10) })).ok;
   }
   return served;
 }
@@ -73,16 +77,17 @@ export async function warmUntil(url: string, connections: number, minS: number, 
  * warmed up ({@link warmUp}), then `rounds` rounds of `throughputDurationS` with the contenders in
  * turn, in {@link rotated} order (A B C, B C A, …), so a machine that slows down mid-run weighs
  * on all of them. `tree` counts the CPU of a contender's child processes too. Returns each
- * contender's runs, by name.
+ * contender's runs, by name. `processes`: how many serving processes a contender has (its warm-up
+ * is that many times longer).
  */
 export async function loadInRounds(
   ctx: Ctx,
   contenders: readonly Contender[],
-  { connections, tag, tree = false }: { connections: number; tag: string; tree?: boolean },
+  { connections, tag, tree = false, processes }: { connections: number; tag: string; tree?: boolean; processes?: (c: Contender) => number },
 ): Promise<Map<string, LoadResult[]>> {
   const s = ctx.settings;
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
-  for (const c of contenders) await warmUp(ctx, c, connections, tag);
+  for (const c of contenders) await warmUp(ctx, c, connections, tag, processes?.(c) ?? 1);
   for (let round = 1; round <= s.rounds; round++) {
     for (const c of rotated(contenders, round)) {
       const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });

@@ -12,6 +12,14 @@ export interface RunInfo {
 }
 
 /** latest.md: the table the README quotes. */
+/** What the contenders were warmed up with before their rounds. */
+function warmUpText(s: Settings): string {
+  const longer = s.warmupRequests > 0 && [2, 4, 7].some((id) => s.scenarios.has(id));
+  const counted = `until it had answered ${s.warmupRequests.toLocaleString('en-US')} requests (at most ${WARMUP_MAX_S} s)`;
+  if (s.warmupS > 0) return `after ${s.warmupS} s of warm-up per contender${longer ? `, in scenarios 2, 4 and 7 then ${counted}` : ''}`;
+  return longer ? `without warm-up, except in scenarios 2, 4 and 7: each contender ${counted}` : 'without warm-up';
+}
+
 export function renderMarkdown(run: RunInfo, scenarios: ScenarioResult[]): string {
   const { machine: m, settings: s } = run;
   const out: string[] = [];
@@ -25,8 +33,7 @@ export function renderMarkdown(run: RunInfo, scenarios: ScenarioResult[]): strin
       `${s.rounds} rounds with the contenders alternated (A B … A B …); load runs of ` +
       `${s.lightDurationS} s (scenario 1), ${s.throughputDurationS} s (2, 4), ${s.memoryDurationS} s (5)` +
       `${s.scenarios.has(6) ? `, ${s.resilienceCalls} client calls per case (6)` : ''} ` +
-      `${s.warmupS > 0 ? `after ${s.warmupS} s of warm-up per contender` : 'without warm-up'}` +
-      `${s.warmupRequests > 0 ? ` (in 2, 4 and 7: until it has served ${s.warmupRequests} requests, at most ${WARMUP_MAX_S} s)` : ''}; ${formatSeconds(run.seconds)} in all.`,
+      `${warmUpText(s)}; ${formatSeconds(run.seconds)} in all.`,
   );
   out.push('');
   out.push(

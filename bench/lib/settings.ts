@@ -5,7 +5,8 @@
  *   BENCH_DURATION_S=s    length of every measured load run
  *   BENCH_WARMUP_S=s      unmeasured load per contender before a scenario's first round (default 3)
  *   BENCH_WARMUP_REQUESTS=n  scenarios 2, 4 and 7: each contender is warmed up (after BENCH_WARMUP_S)
- *                         until it has served n requests, for at most 60 s (default 30000; quick 0)
+ *                         until it has answered n requests with a 2xx (n per serving process), for at
+ *                         most 60 s in all (default 30000; quick 0; 0: off)
  *   BENCH_SCENARIOS=1,3   run only these scenarios (1-12; default all)
  *   BENCH_SEQ_SCALE=x     scenario 8: the articles' 2 s and 3 s calls scaled by x (default 0.1, quick 0.05)
  *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
@@ -67,7 +68,7 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     memoryDurationS: duration ?? (quick ? 1 : 3),
     // V8 keeps getting faster for several seconds of load (tiering, heap sizing): warm up well.
     warmupS: env.BENCH_WARMUP_S === undefined ? (quick ? 0 : 3) : Math.max(0, Number(env.BENCH_WARMUP_S) || 0),
-    warmupRequests: env.BENCH_WARMUP_REQUESTS === undefined ? (quick ? 0 : 30_000) : Math.max(0, Math.round(Number(env.BENCH_WARMUP_REQUESTS) || 0)),
+    warmupRequests: count(env.BENCH_WARMUP_REQUESTS, quick ? 0 : 30_000),
     // The quick run keeps the extremes only, so it stays near a minute.
     widths: quick ? [10, 1000] : [10, 100, 1000],
     limits: quick ? [0, 100, 10] : [0, 100, 50, 10],
@@ -79,6 +80,12 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     outDir: resolve(env.BENCH_OUT ?? resolve(benchDir, 'results')),
     entry: env.BENCH_ENTRY === 'src' ? 'src' : 'dist',
   };
+}
+
+/** A whole number of at least 0 (`0` turns the thing off); anything else is the fallback. */
+function count(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 0 ? Math.round(n) : fallback;
 }
 
 function positive(value: string | undefined, fallback: number): number {

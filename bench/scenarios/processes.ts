@@ -26,7 +26,12 @@ export async function processes(ctx: Ctx): Promise<ScenarioResult> {
     let runs: Map<string, LoadResult[]>;
     try {
       // The CPU of the whole process tree: a primary and its serving processes.
-      runs = await loadInRounds(ctx, contenders, { connections: CONNECTIONS, tag: `7 processes ${delayMs} ms`, tree: true });
+      runs = await loadInRounds(ctx, contenders, {
+        connections: CONNECTIONS,
+        tag: `7 processes ${delayMs} ms`,
+        tree: true,
+        processes: (c) => (c === two ? 2 : 1),
+      });
     } finally {
       await stopContenders(contenders);
     }

@@ -2,7 +2,7 @@
  * The batch processor that encodes spans shortly after they end: when batches leave, one export at a time,
  * the queue limit, flush and shutdown, as the SDK's batch span processor behaves.
  */
-import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { diag, DiagLogLevel, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
@@ -76,6 +76,38 @@ describe('SpanBatcher', () => {
       Buffer.from(encodeSpans(all.slice(200, 400))),
       Buffer.from(encodeSpans(all.slice(400))),
     ]);
+  });
+
+  it('after a full batch leaves, the next spans wait their own schedule delay, not the old one', () => {
+    const { spans, requests } = setup({ maxExportBatchSize: 200, scheduledDelayMillis: 1000 });
+    spans(200);
+    expect(requests.map((r) => r.batch.length)).toEqual([200]);
+    requests[0]?.answer();
+    vi.advanceTimersByTime(600);
+    spans(10);
+    vi.advanceTimersByTime(500);
+    expect(requests).toHaveLength(1);
+    vi.advanceTimersByTime(500);
+    expect(requests.map((r) => r.batch.length)).toEqual([200, 10]);
+  });
+
+  it('drops spans past the queue while they wait to be encoded, and counts them', () => {
+    // While the collector holds the first export, 150 more fit: a ready batch of 100, and 50 in
+    // the current batch or waiting for their run (not a multiple of the run of 64).
+    const { spans, requests, dropped, ended } = setup({ maxQueueSize: 150, maxExportBatchSize: 100, scheduledDelayMillis: 1000 });
+    spans(300);
+    expect(requests.map((r) => r.batch.length)).toEqual([100]);
+    expect(dropped.reduce((a, b) => a + b, 0)).toBe(50);
+    requests[0]?.answer();
+    expect(requests.map((r) => r.batch.length)).toEqual([100, 100]);
+    requests[1]?.answer();
+    vi.advanceTimersByTime(1000);
+    expect(requests.map((r) => r.batch.length)).toEqual([100, 100, 50]);
+    // The spans kept are the first 250 to end, in order.
+    const kept = ended.slice(0, 250) as unknown as ReadableSpan[];
+    expect(Buffer.concat(requests.map((r) => Buffer.from(r.batch.bytes)))).toEqual(
+      Buffer.concat([encodeSpans(kept.slice(0, 100)), encodeSpans(kept.slice(100, 200)), encodeSpans(kept.slice(200))].map((b) => Buffer.from(b))),
+    );
   });
 
   it('sends one batch at a time: the next waits for the export in flight to end', () => {
@@ -178,6 +210,31 @@ describe('SpanBatcher', () => {
     spans(2);
     expect(requests).toHaveLength(1);
     const good = ended.filter((s) => s.name !== 'broken') as unknown as ReadableSpan[];
+    expect(Buffer.from(requests[0]!.batch.bytes)).toEqual(Buffer.from(encodeSpans(good)));
+  });
+
+  it('a span that ends while a run is encoded (a logger told of a broken span ends one) is exported once, after the run', async () => {
+    const { spans, requests, ended, tracer, batcher } = setup({ maxExportBatchSize: 3 });
+    let ending = true;
+    const warn = (): void => {
+      if (!ending) return;
+      ending = false;
+      tracer.startSpan('from the logger', { startTime: [1, 0] }, ROOT_CONTEXT).end([2, 0]);
+    };
+    diag.setLogger({ warn, error() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.WARN);
+    try {
+      spans(1);
+      tracer.startSpan('broken', { links: [{ context: {} as never }] }).end();
+      spans(1);
+    } finally {
+      diag.disable();
+    }
+    const flushed = batcher.forceFlush();
+    requests[0]?.answer();
+    await flushed;
+    const good = ended.filter((s) => s.name !== 'broken') as unknown as ReadableSpan[];
+    expect(good.map((s) => s.name)).toEqual(['span 0', 'span 2', 'from the logger']);
+    expect(requests).toHaveLength(1);
     expect(Buffer.from(requests[0]!.batch.bytes)).toEqual(Buffer.from(encodeSpans(good)));
   });
 
