@@ -11,7 +11,6 @@ export interface RunInfo {
   settings: Settings;
 }
 
-/** latest.md: the table the README quotes. */
 /** What the contenders were warmed up with before their rounds. */
 function warmUpText(s: Settings): string {
   const longer = s.warmupRequests > 0 && [2, 4, 7].some((id) => s.scenarios.has(id));
@@ -20,6 +19,7 @@ function warmUpText(s: Settings): string {
   return longer ? `without warm-up, except in scenarios 2, 4 and 7: each contender ${counted}` : 'without warm-up';
 }
 
+/** latest.md: the table the README quotes. */
 export function renderMarkdown(run: RunInfo, scenarios: ScenarioResult[]): string {
   const { machine: m, settings: s } = run;
   const out: string[] = [];

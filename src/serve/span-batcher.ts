@@ -30,10 +30,11 @@ export interface SpanBatcherOptions {
 
 /**
  * The batch span processor, for OTLP protobuf: sampled spans are encoded into the current batch
- * in runs of up to 64 as they end (in a run the encoder's code and tables stay warm: 15-25 %
- * less encoding time per span in the gateway's profiles than one span at a time between requests), and batches go to the exporter (the SDK's OTLP/HTTP
- * delivery, which sends the bytes as they are) one export at a time, as soon as a batch holds
- * `maxExportBatchSize` spans or `scheduledDelayMillis` after its first span. The SDK's processor
+ * in runs of up to 64 as they end (in a run the encoder's code and tables stay warm: 15-25 % less
+ * encoding time per span in the gateway's profiles than one span at a time between requests), and
+ * batches go to the exporter (the SDK's OTLP/HTTP delivery, which sends the bytes as they are) one
+ * export at a time, as soon as a batch holds `maxExportBatchSize` spans or `scheduledDelayMillis`
+ * after its first span. The SDK's processor
  * keeps every span object until its batch is serialised; here a span can be collected once its
  * run is encoded: under load a few requests later, at most `scheduledDelayMillis` after it ended.
  * Like the SDK's processor, it reads an ended span when it encodes it: a span's values must not
