@@ -5,14 +5,18 @@ import type { RequestHook } from './request-frame.ts';
 export type Encoding = 'br' | 'gzip';
 
 /**
- * What compresses a body, injected by the entry that has it (Node: `node:zlib`). Each chunk
- * written must come out compressed at once (a sync flush per write), so a stream's lines reach
- * the client one by one instead of waiting in the compressor.
+ * What compresses a body, injected by the entry that has it (Node: `node:zlib`).
  */
 export interface Compressor {
   /** In order of preference, for clients that accept several equally. */
   encodings: readonly Encoding[];
+  /**
+   * A stream's compressor. Each chunk written must come out compressed at once (a sync flush
+   * per write), so a stream's lines reach the client one by one instead of waiting in it.
+   */
   create(encoding: Encoding): ReadableWritablePair<Uint8Array, Uint8Array>;
+  /** A whole body at once (an answer of known length), without blocking the event loop. */
+  compress(encoding: Encoding, body: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Bodies smaller than this gain too little to be worth the CPU. */
@@ -24,7 +28,9 @@ const STREAMED = /^\s*(?:application\/x-ndjson|text\/event-stream)\s*(?:;|$)/i;
 /**
  * Compresses JSON answers of at least {@link COMPRESS_THRESHOLD_BYTES} and every stream (whose
  * size is not known when it starts), when the client accepts one of the compressor's encodings.
- * Leaves alone HEAD, 204/304, bodies already encoded and `Cache-Control: no-transform`.
+ * Leaves alone HEAD, 204/304, bodies already encoded and `Cache-Control: no-transform`. An answer
+ * of known length is compressed whole and keeps a `Content-Length`; a stream is compressed chunk
+ * by chunk as it is written.
  *
  * @example
  * app.use('*', requestFrame([compressionHook(nodeCompressor)], frameOptions));
@@ -33,7 +39,7 @@ export function compressionHook(compressor: Compressor): RequestHook {
   return { name: 'compression', respond: (c) => compress(c, compressor) };
 }
 
-function compress(c: Context<AppEnv>, compressor: Compressor): void {
+function compress(c: Context<AppEnv>, compressor: Compressor): Promise<void> | undefined {
   // A client that accepts none of our encodings gets every answer as it is, with no Vary: an
   // uncompressed answer suits any client, so a cache may give it to any. Nothing is read.
   const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
@@ -50,11 +56,29 @@ function compress(c: Context<AppEnv>, compressor: Compressor): void {
   if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
   const length = res.headers.get('content-length');
   if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
+  if (length !== null) return compressWhole(c, res, compressor, encoding);
   if (!res.body) return;
   c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
   // Hono's setter copies the old headers over the new response.
   c.res.headers.delete('content-length');
   c.res.headers.set('content-encoding', encoding);
+}
+
+/**
+ * An answer of known length, compressed in one piece: no stream, no flush per chunk, and the
+ * answer keeps a `Content-Length` (what it was written with, on @hono/node-server's fast path).
+ * Streaming it through the stream compressor cost 22 µs per call of a 100-call fan-out's CPU.
+ */
+async function compressWhole(c: Context<AppEnv>, res: Response, compressor: Compressor, encoding: Encoding): Promise<void> {
+  const compressed = await compressor.compress(encoding, new Uint8Array(await res.arrayBuffer()));
+  const headers = new Headers(res.headers);
+  headers.set('content-length', String(compressed.byteLength));
+  headers.set('content-encoding', encoding);
+  // Hono's `c.res` setter merges a new answer into the one it replaces by reading the new one's
+  // `body`, which would put a whole body on @hono/node-server's stream path; the headers are
+  // all copied above, so there is nothing to merge.
+  c.res = undefined as unknown as Response;
+  c.res = new Response(compressed as Uint8Array<ArrayBuffer>, { status: res.status, statusText: res.statusText, headers });
 }
 
 /**

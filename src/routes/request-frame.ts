@@ -24,7 +24,8 @@ import { UNMATCHED_ROUTE, type AppEnv, type FaultLog } from './errors.ts';
 export interface RequestHook {
   readonly name: string;
   enter?(c: Context<AppEnv>): Response | undefined;
-  respond?(c: Context<AppEnv>): void;
+  /** A promise (compression of a whole answer) is awaited before the next hook's `respond`. */
+  respond?(c: Context<AppEnv>): void | Promise<void>;
   done?(c: Context<AppEnv>): void;
 }
 
@@ -65,7 +66,10 @@ export function requestFrame(hooks: readonly RequestHook[], options: FrameOption
         await (trace ? context.with(trace, next) : next());
       }
       carryAnswerHeaders(c);
-      for (let i = entered - 1; i >= 0; i--) hooks[i]!.respond?.(c);
+      for (let i = entered - 1; i >= 0; i--) {
+        const changing = hooks[i]!.respond?.(c);
+        if (changing) await changing;
+      }
     } catch (error) {
       // As Hono's own chain would: an Error is answered by the error handler, anything else rethrown.
       if (!(error instanceof Error)) {

@@ -91,12 +91,15 @@ describe('answer headers on the Node server', () => {
     }
   });
 
-  it('a compressed answer keeps its id and says how it varies', async () => {
+  it('a compressed answer keeps its id and its own headers, once each, with the compressed Content-Length, and says how it varies', async () => {
     const raw = await fetchRaw('/v1/big', { 'x-request-id': 'req-big', 'accept-encoding': 'gzip' });
     expect(raw.status).toBe(200);
     expect(raw.headers['content-encoding']).toBe('gzip');
     expect(raw.headers['x-request-id']).toBe('req-big');
-    expect(once(raw, 'x-request-id')).toBe(1);
+    for (const name of ['x-request-id', 'content-type', 'content-length', 'content-encoding', 'cache-control', 'server-timing', 'x-aggregate-complete', 'vary']) {
+      expect(once(raw, name), name).toBe(1);
+    }
+    expect(Number(raw.headers['content-length'])).toBe(raw.body.byteLength);
     expect(raw.headers.vary).toBe('accept, accept-encoding');
     expect(JSON.parse(gunzipSync(raw.body).toString())).toMatchObject({ meta: { complete: true } });
   });

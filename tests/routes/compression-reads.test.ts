@@ -4,6 +4,7 @@
  * on its slow path: ×1.14 CPU per request on small answers, measured with bench:compare.)
  */
 import { Hono } from 'hono';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { nodeCompressor } from '../../src/node/compression.ts';
 import { compressionHook } from '../../src/routes/compression.ts';
@@ -12,7 +13,7 @@ import { requestFrame } from '../../src/routes/request-frame.ts';
 
 const bodyOf = Object.getOwnPropertyDescriptor(Response.prototype, 'body')?.get as (this: Response) => ReadableStream | null;
 
-/** A JSON answer that counts how often its body is read. */
+/** A JSON answer that counts how often its body is read, as a stream or whole. */
 function counted(json: string): { response: Response; reads: () => number } {
   const response = new Response(json, { headers: { 'content-type': 'application/json', 'content-length': String(json.length) } });
   let reads = 0;
@@ -22,6 +23,15 @@ function counted(json: string): { response: Response; reads: () => number } {
       return bodyOf.call(response);
     },
   });
+  for (const method of ['arrayBuffer', 'bytes', 'text', 'json', 'blob'] as const) {
+    const read = Response.prototype[method] as (this: Response) => Promise<unknown>;
+    Object.defineProperty(response, method, {
+      value: () => {
+        reads++;
+        return read.call(response);
+      },
+    });
+  }
   return { response, reads: () => reads };
 }
 
@@ -51,10 +61,15 @@ describe('compression reads only what it compresses', () => {
     expect((await res.json()) as { text: string }).toEqual({ text: 'x'.repeat(4096) });
   });
 
-  it('reads and compresses an answer over 1 KiB for a client that accepts gzip', async () => {
-    const big = counted(JSON.stringify({ text: 'x'.repeat(4096) }));
+  it('reads and compresses an answer over 1 KiB for a client that accepts gzip, whole, with its compressed length', async () => {
+    const json = JSON.stringify({ text: 'x'.repeat(4096) });
+    const big = counted(json);
     const res = await appAnswering(big.response).request('/', { headers: { 'accept-encoding': 'gzip' } });
     expect(res.headers.get('content-encoding')).toBe('gzip');
     expect(big.reads()).toBeGreaterThan(0);
+    const compressed = new Uint8Array(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(compressed.byteLength);
+    expect(compressed.byteLength).toBeLessThan(json.length / 10);
+    expect(gunzipSync(compressed).toString()).toBe(json);
   });
 });
