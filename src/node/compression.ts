@@ -4,9 +4,10 @@ import type { Compressor } from '../routes/compression.ts';
 
 /**
  * Brotli and gzip from `node:zlib`: a stream flushed after every chunk (its lines leave one by
- * one), a whole answer in one piece on the thread pool. Brotli at quality 4: dynamic answers,
- * compressed once each, where 11 costs far more CPU than it saves bytes. Hono's own `compress` middleware is not used: it builds on
- * `CompressionStream`, which has no brotli in Node 24 and cannot flush per line.
+ * one), a whole answer in one piece on libuv's thread pool. Brotli at quality 4: dynamic
+ * answers, compressed once each, where 11 costs far more CPU than it saves bytes. Hono's own
+ * `compress` middleware is not used: it builds on `CompressionStream`, which has no brotli in
+ * Node 24 and cannot flush per line.
  *
  * @example
  * createApp({ plan, fetcher, compressor: nodeCompressor });

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { nodeCompressor } from '../../src/node/compression.ts';
-import { compressionHook } from '../../src/routes/compression.ts';
+import { compressionHook, replaceAnswer, type Compressor } from '../../src/routes/compression.ts';
 import { onError, type AppEnv } from '../../src/routes/errors.ts';
 import { requestFrame } from '../../src/routes/request-frame.ts';
 
@@ -35,10 +35,10 @@ function counted(json: string): { response: Response; reads: () => number } {
   return { response, reads: () => reads };
 }
 
-function appAnswering(answer: Response): Hono<AppEnv> {
+function appAnswering(answer: Response, compressor: Compressor = nodeCompressor): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const log = (): void => {};
-  app.use('*', requestFrame([compressionHook(nodeCompressor)], { onError: onError(log), log }));
+  app.use('*', requestFrame([compressionHook(compressor)], { onError: onError(log), log }));
   app.get('/', () => answer);
   return app;
 }
@@ -71,5 +71,52 @@ describe('compression reads only what it compresses', () => {
     expect(Number(res.headers.get('content-length'))).toBe(compressed.byteLength);
     expect(compressed.byteLength).toBeLessThan(json.length / 10);
     expect(gunzipSync(compressed).toString()).toBe(json);
+  });
+
+  it('keeps the status and every header but the length of a compressed answer: a 502 with cookies and an ETag', async () => {
+    const json = JSON.stringify({ errors: [{ call: 'a', message: 'é'.repeat(2048) }] });
+    const headers = new Headers({ 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), etag: 'W/"x"', 'x-request-id': 'r-1' });
+    headers.append('set-cookie', 'a=1');
+    headers.append('set-cookie', 'b=2');
+    const res = await appAnswering(new Response(json, { status: 502, headers })).request('/', { headers: { 'accept-encoding': 'gzip' } });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(res.headers.get('etag')).toBe('W/"x"');
+    expect(res.headers.get('x-request-id')).toBe('r-1');
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    const compressed = new Uint8Array(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(compressed.byteLength);
+    expect(gunzipSync(compressed).toString()).toBe(json);
+  });
+
+  it('sends the answer uncompressed, whole and with its own length, when the compressor fails', async () => {
+    const json = JSON.stringify({ text: 'x'.repeat(4096) });
+    const failing: Compressor = { ...nodeCompressor, compress: () => Promise.reject(new Error('zlib broke')) };
+    const res = await appAnswering(new Response(json, { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(json.length) } }), failing).request('/', {
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-encoding')).toBe(null);
+    expect(res.headers.get('vary')).toBe('accept-encoding');
+    expect(res.headers.get('content-length')).toBe(String(json.length));
+    expect(await res.text()).toBe(json);
+  });
+});
+
+describe('replaceAnswer', () => {
+  it('makes the given response the answer as it is, not a copy merged into the old one', async () => {
+    const app = new Hono<AppEnv>();
+    const replacement = new Response('{"b":2}', { headers: { 'content-type': 'application/json', 'x-new': '1' } });
+    let seen: Response | undefined;
+    app.use('*', async (c, next) => {
+      await next();
+      replaceAnswer(c, replacement);
+      seen = c.res;
+    });
+    app.get('/', (c) => c.json({ a: 1 }, 200, { 'x-old': '1' }));
+    const res = await app.request('/');
+    expect(seen).toBe(replacement);
+    expect(res.headers.get('x-old')).toBe(null);
+    expect(await res.json()).toEqual({ b: 2 });
   });
 });
