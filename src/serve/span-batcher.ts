@@ -34,13 +34,12 @@ export interface SpanBatcherOptions {
  * encoding time per span in the gateway's profiles than one span at a time between requests), and
  * batches go to the exporter (the SDK's OTLP/HTTP delivery, which sends the bytes as they are) one
  * export at a time, as soon as a batch holds `maxExportBatchSize` spans or `scheduledDelayMillis`
- * after its first span. The SDK's processor
- * keeps every span object until its batch is serialised; here a span can be collected once its
- * run is encoded: under load a few requests later, at most `scheduledDelayMillis` after it ended.
- * Like the SDK's processor, it reads an ended span when it encodes it: a span's values must not
- * be changed after `end()` (the API's setters ignore it then). Same settings,
- * same queue limit (spans not yet handed to the exporter; beyond it spans are dropped and
- * counted), same flush and shutdown contract.
+ * after its first span. The SDK's processor keeps every span object until its batch is
+ * serialised; here a span can be collected once its run is encoded: under load a few requests
+ * later, at most `scheduledDelayMillis` after it ended. Like the SDK's processor, it reads an ended
+ * span when it encodes it: a span's values must not be changed after `end()` (the API's setters
+ * ignore it then). Same settings, same queue limit (spans not yet handed to the exporter; beyond
+ * it spans are dropped and counted), same flush and shutdown contract.
  *
  * @example
  * const batcher = new SpanBatcher(await createTraceExporter('http/protobuf'), { onDropped: (n) => health.dropped(n) });

@@ -1,6 +1,6 @@
 /**
- * The batch processor that encodes spans shortly after they end: when batches leave, one export at a time,
- * the queue limit, flush and shutdown, as the SDK's batch span processor behaves.
+ * The batch processor that encodes spans shortly after they end: when batches leave, one export
+ * at a time, the queue limit, flush and shutdown, as the SDK's batch span processor behaves.
  */
 import { diag, DiagLogLevel, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
