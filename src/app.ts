@@ -120,7 +120,7 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
   if (deps.accessLog) hooks.push(accessLogHook(deps.accessLog));
   hooks.push(requestIdHook);
   if (deps.readiness) hooks.push(drainHook(readiness));
-  if (deps.compressor) hooks.push(compressionHook(deps.compressor));
+  if (deps.compressor) hooks.push(compressionHook(deps.compressor, log));
   app.use('*', requestFrame(hooks, { onError: handleError, log, activeTrace }));
   const { origins, credentials, maxAgeSeconds } = deps.plan.cors;
   if (origins.length > 0) app.use('*', corsFor(origins, credentials, maxAgeSeconds));

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AppEnv } from './errors.ts';
+import { UNMATCHED_ROUTE, type AppEnv, type FaultLog } from './errors.ts';
 import type { RequestHook } from './request-frame.ts';
 
 export type Encoding = 'br' | 'gzip';
@@ -35,11 +35,11 @@ const STREAMED = /^\s*(?:application\/x-ndjson|text\/event-stream)\s*(?:;|$)/i;
  * @example
  * app.use('*', requestFrame([compressionHook(nodeCompressor)], frameOptions));
  */
-export function compressionHook(compressor: Compressor): RequestHook {
-  return { name: 'compression', respond: (c) => compress(c, compressor) };
+export function compressionHook(compressor: Compressor, log?: FaultLog): RequestHook {
+  return { name: 'compression', respond: (c) => compress(c, compressor, log) };
 }
 
-function compress(c: Context<AppEnv>, compressor: Compressor): Promise<void> | undefined {
+function compress(c: Context<AppEnv>, compressor: Compressor, log: FaultLog | undefined): Promise<void> | undefined {
   // A client that accepts none of our encodings gets every answer as it is, with no Vary: an
   // uncompressed answer suits any client, so a cache may give it to any. Nothing is read.
   const encoding = chooseEncoding(c.req.header('accept-encoding'), compressor.encodings);
@@ -56,7 +56,7 @@ function compress(c: Context<AppEnv>, compressor: Compressor): Promise<void> | u
   if (!/(?:^|,)\s*accept-encoding\s*(?:,|$)/i.test(vary ?? '')) res.headers.set('vary', vary ? `${vary}, accept-encoding` : 'accept-encoding');
   const length = res.headers.get('content-length');
   if (length === null ? !STREAMED.test(type) : Number(length) < COMPRESS_THRESHOLD_BYTES) return;
-  if (length !== null) return compressWhole(c, res, compressor, encoding);
+  if (length !== null) return compressWhole(c, res, compressor, encoding, log);
   if (!res.body) return;
   c.res = new Response(res.body.pipeThrough(compressor.create(encoding)), res);
   // Hono's setter copies the old headers over the new response.
@@ -67,18 +67,21 @@ function compress(c: Context<AppEnv>, compressor: Compressor): Promise<void> | u
 /**
  * An answer of known length, compressed in one piece: no stream, no flush per chunk, and the
  * answer keeps a `Content-Length` (what it was written with, on @hono/node-server's fast path).
- * Should the compressor fail, the answer goes out as it was, uncompressed: a client that accepts
- * an encoding accepts none too.
+ * Should the compressor fail, the answer goes out as it was, uncompressed (a client that accepts
+ * an encoding accepts none too), and the failure is logged once for the request.
  */
-async function compressWhole(c: Context<AppEnv>, res: Response, compressor: Compressor, encoding: Encoding): Promise<void> {
+async function compressWhole(c: Context<AppEnv>, res: Response, compressor: Compressor, encoding: Encoding, log: FaultLog | undefined): Promise<void> {
   const bytes = new Uint8Array(await res.arrayBuffer());
   const headers = new Headers(res.headers);
   let body: Uint8Array = bytes;
   try {
     body = await compressor.compress(encoding, bytes);
     headers.set('content-encoding', encoding);
-  } catch {
+  } catch (error) {
     // The bytes are read: the answer is rebuilt from them, with its own headers.
+    const requestId = c.get('requestId') ?? '-';
+    const route = c.get('route') ?? UNMATCHED_ROUTE;
+    log?.(`request ${requestId} (${c.req.method} ${route}): compressing the answer (${encoding}) failed; it was sent uncompressed`, error, { requestId, method: c.req.method, route });
   }
   headers.set('content-length', String(body.byteLength));
   replaceAnswer(c, new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers }));

@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { openApiDocument, type OpenApiOptions } from '../services/openapi/index.ts';
 import type { Plan } from '../services/plan/index.ts';
 import type { AppEnv } from './errors.ts';
+import { jsonBody } from './json-body.ts';
 
 /**
  * The API reference's browser script (Scalar's standalone bundle), served by the gateway itself
@@ -34,10 +35,12 @@ const SCALAR_CDN = `https://cdn.jsdelivr.net/npm/@scalar/api-reference@${SCALAR_
 export function registerDocs(app: Hono<AppEnv>, plan: Plan, options: DocsOptions = {}): void {
   if (plan.docs === false) return;
   // Serialised once: the document only changes with the plan.
-  const text = JSON.stringify(openApiDocument(plan, options));
+  // With its length, so compression takes it whole, as it does the endpoints' answers.
+  const { body, bytes } = jsonBody(JSON.stringify(openApiDocument(plan, options)));
+  const length = String(bytes);
   app.get('/openapi.json', function openApi(c) {
     c.set('route', '/openapi.json');
-    return c.body(text, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
+    return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8', 'content-length': length, 'cache-control': 'no-cache' });
   });
   const { script } = options;
   if (script) {

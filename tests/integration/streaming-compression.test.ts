@@ -112,6 +112,18 @@ describe('compressed JSON answers on Node', () => {
     expect(answer.received()).toBeLessThan(text.length / 2);
   });
 
+  it('compresses the OpenAPI document too, with its compressed length', async () => {
+    const plain = await request('/openapi.json', {});
+    const text = (await collect(plain)).map((l) => l.line).join('\n');
+    expect(JSON.parse(text).paths['/v1/big']).toBeDefined();
+    expect(Number(plain.res.headers['content-length'])).toBe(Buffer.byteLength(text));
+    const gzipped = await request('/openapi.json', { 'accept-encoding': 'gzip' });
+    expect(gzipped.res.headers['content-encoding']).toBe('gzip');
+    expect((await collect(gzipped)).map((l) => l.line).join('\n')).toBe(text);
+    expect(Number(gzipped.res.headers['content-length'])).toBe(gzipped.received());
+    expect(gzipped.received()).toBeLessThan(text.length / 2);
+  });
+
   it('leaves an answer under 1 KiB, and a client that accepts no encoding, uncompressed', async () => {
     const small = await request('/v1/small', { 'accept-encoding': 'gzip, br' });
     expect(small.res.headers['content-encoding']).toBeUndefined();

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { nodeCompressor } from '../../src/node/compression.ts';
 import { compressionHook, replaceAnswer, type Compressor } from '../../src/routes/compression.ts';
-import { onError, type AppEnv } from '../../src/routes/errors.ts';
+import { onError, type AppEnv, type FaultLog } from '../../src/routes/errors.ts';
 import { requestFrame } from '../../src/routes/request-frame.ts';
 
 const bodyOf = Object.getOwnPropertyDescriptor(Response.prototype, 'body')?.get as (this: Response) => ReadableStream | null;
@@ -35,10 +35,9 @@ function counted(json: string): { response: Response; reads: () => number } {
   return { response, reads: () => reads };
 }
 
-function appAnswering(answer: Response, compressor: Compressor = nodeCompressor): Hono<AppEnv> {
+function appAnswering(answer: Response, compressor: Compressor = nodeCompressor, log: FaultLog = () => {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const log = (): void => {};
-  app.use('*', requestFrame([compressionHook(compressor)], { onError: onError(log), log }));
+  app.use('*', requestFrame([compressionHook(compressor, log)], { onError: onError(log), log }));
   app.get('/', () => answer);
   return app;
 }
@@ -89,10 +88,12 @@ describe('compression reads only what it compresses', () => {
     expect(gunzipSync(compressed).toString()).toBe(json);
   });
 
-  it('sends the answer uncompressed, whole and with its own length, when the compressor fails', async () => {
+  it('sends the answer uncompressed, whole and with its own length, when the compressor fails, and logs why', async () => {
     const json = JSON.stringify({ text: 'x'.repeat(4096) });
     const failing: Compressor = { ...nodeCompressor, compress: () => Promise.reject(new Error('zlib broke')) };
-    const res = await appAnswering(new Response(json, { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(json.length) } }), failing).request('/', {
+    const logged: { message: string; error: unknown }[] = [];
+    const log: FaultLog = (message, error) => void logged.push({ message, error });
+    const res = await appAnswering(new Response(json, { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(json.length) } }), failing, log).request('/', {
       headers: { 'accept-encoding': 'gzip' },
     });
     expect(res.status).toBe(200);
@@ -100,6 +101,9 @@ describe('compression reads only what it compresses', () => {
     expect(res.headers.get('vary')).toBe('accept-encoding');
     expect(res.headers.get('content-length')).toBe(String(json.length));
     expect(await res.text()).toBe(json);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.message).toMatch(/GET \(unmatched\)\): compressing the answer \(gzip\) failed; it was sent uncompressed/);
+    expect((logged[0]!.error as Error).message).toBe('zlib broke');
   });
 });
 
