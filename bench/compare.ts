@@ -9,11 +9,14 @@
  *
  * The cost of a setting, on one checkout: BENCH_BASE=. BENCH_OLD_ENV=TRIBUTARY_ACCESS_LOG=0
  * Tracing: BENCH_TRACING=1 exports both Tributaries' spans to a loopback OTLP sink (scenario 4's
- * settings); with BENCH_BASE=. BENCH_OLD_ENV=OTEL_TRACES_EXPORTER=none it measures tracing on ÷ off.
+ * settings); with BENCH_BASE=. BENCH_OLD_ENV=OTEL_TRACES_EXPORTER=none it measures tracing on ÷ off,
+ * and adding BENCH_NEW_ENV=OTEL_TRACES_SAMPLER=parentbased_traceidratio,OTEL_TRACES_SAMPLER_ARG=0.1
+ * what sampling a tenth of the requests costs.
  *
  * Settings (environment): BENCH_BASE (required: the other checkout, `.` for this one), BENCH_ROUNDS
  * (default 10), BENCH_SECONDS (per load run, default 4), BENCH_DELAYS (default "0,20"),
  * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only),
+ * BENCH_NEW_ENV (the same, for this checkout's side only),
  * BENCH_TRACING (1: spans exported), BENCH_WARMUP_REQUESTS (each side's warm-up, as in `npm run
  * bench`: 30000 2xx answers, at most 60 s; 0: 2 s). The environment but OTEL_* is passed to every contender, so
  * TRIBUTARY_* settings apply to both Tributaries.
@@ -45,10 +48,11 @@ async function main(): Promise<void> {
   const delays = (process.env.BENCH_DELAYS ?? '0,20').split(',').map(Number);
   const traced = process.env.BENCH_TRACING === '1';
   const warmupRequests = readSettings(process.env, BENCH_DIR).warmupRequests;
-  const oldSettings = settingsList(process.env.BENCH_OLD_ENV);
+  const oldSettings = settingsList('BENCH_OLD_ENV');
+  const newSettings = settingsList('BENCH_NEW_ENV');
   installCleanup();
   const machine = describeMachine();
-  log(`compare: this checkout (new) against ${baseRoot} (old${Object.keys(oldSettings).length > 0 ? `, with ${process.env.BENCH_OLD_ENV}` : ''}), ${rounds} rounds × ${seconds} s, ${connections} connections${traced ? ', spans exported' : ''}`);
+  log(`compare: this checkout (new) against ${baseRoot} (old${Object.keys(oldSettings).length > 0 ? `, with ${process.env.BENCH_OLD_ENV}` : ''})${Object.keys(newSettings).length > 0 ? `, new with ${process.env.BENCH_NEW_ENV}` : ''}, ${rounds} rounds × ${seconds} s, ${connections} connections${traced ? ', spans exported' : ''}`);
   log(`${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage}`);
 
   const tmpDir = mkdtempSync(join(tmpdir(), 'tributary-compare-'));
@@ -56,8 +60,9 @@ async function main(): Promise<void> {
     const upstream = spawnNode('upstreams', join(BENCH_DIR, 'upstream.ts'), {});
     const upstreams = JSON.parse(await readyLine(upstream)) as UpstreamUrls;
     const sinkUrl = traced ? await readyLine(spawnNode('otlp-sink', join(BENCH_DIR, 'otlp-sink.ts'), {})) : undefined;
-    const newEnv = traced ? tracingEnv(sinkUrl) : {};
-    const oldEnv = { ...newEnv, ...oldSettings };
+    const tracing = traced ? tracingEnv(sinkUrl) : {};
+    const newEnv = { ...tracing, ...newSettings };
+    const oldEnv = { ...tracing, ...oldSettings };
     for (const delayMs of delays) {
       const common = { delayMs, tmpDir, limits: [] };
       const sides: Side[] = (
@@ -86,12 +91,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** `A=1,B=2` as `{ A: '1', B: '2' }`; a part without `=` is refused. */
-function settingsList(text: string | undefined): Record<string, string> {
+/** The variable `name`'s `A=1,B=2` as `{ A: '1', B: '2' }`; a part without `=` is refused. */
+function settingsList(name: 'BENCH_OLD_ENV' | 'BENCH_NEW_ENV'): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const part of (text ?? '').split(',').filter((p) => p.trim() !== '')) {
+  for (const part of (process.env[name] ?? '').split(',').filter((p) => p.trim() !== '')) {
     const at = part.indexOf('=');
-    if (at <= 0) throw new Error(`BENCH_OLD_ENV: "${part}" is not NAME=value (several are separated by commas)`);
+    if (at <= 0) throw new Error(`${name}: "${part}" is not NAME=value (several are separated by commas)`);
     env[part.slice(0, at).trim()] = part.slice(at + 1);
   }
   return env;

@@ -1,7 +1,7 @@
 import { propagation, SpanKind, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { WaitReport } from '../lib/semaphore.ts';
 import type { CompiledUpstream } from './plan/types.ts';
-import { endWithFailure, errorType, recordWait, redactUrl, spanTime, type Telemetry } from './telemetry.ts';
+import { endWithFailure, errorType, recordWait, redactUrl, spansUnder, spanTime, type Telemetry } from './telemetry.ts';
 import type { CacheStatus } from './cache/store.ts';
 import { EMPTY_CONTEXT } from './tracing/context.ts';
 import { silentObserver, type CallContext, type CallObserver, type CallResult, type SemaphoreKind } from './upstream/types.ts';
@@ -31,9 +31,10 @@ export interface ObservedCall {
  * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', urlTemplate: '/users/{params.userId}', parent: callContext, spans: true });
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
-  if (!telemetry.traces && !telemetry.metrics) {
-    // Nothing to record; and nothing to pass on either when the caller sent no trace context
-    // (the request's context is then the empty one): no observer of its own per call.
+  if (!telemetry.metrics && !spansUnder(telemetry, call.parent)) {
+    // Nothing to record (no SDK, or a request its sampler left out); and nothing to pass on
+    // either when the caller sent no trace context (the request's context is then the empty
+    // one): no observer of its own per call.
     return call.parent === EMPTY_CONTEXT ? silentObserver : new TraceContextOnly(call.parent, call.upstream);
   }
   return new RecordingObserver(telemetry, call);
@@ -54,7 +55,7 @@ class RecordingObserver implements CallObserver {
   constructor(telemetry: Telemetry, call: ObservedCall) {
     this.#telemetry = telemetry;
     this.#call = call;
-    this.#spans = call.spans && telemetry.traces;
+    this.#spans = call.spans && spansUnder(telemetry, call.parent);
     this.#callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
   }
 

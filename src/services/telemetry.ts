@@ -130,6 +130,23 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
 }
 
 /**
+ * Whether a span started under `parent` could be recorded: tracing is on, and `parent` is not a
+ * span of this process that its sampler left unrecorded. Each sampler Tributary offers decides a
+ * local span's children as it decided that span (the parent-based ones follow it, `traceidratio`
+ * reads the same trace id, `always_off` records nothing, and `always_on` records every span), so
+ * under an unsampled SERVER span every other span of the request would record nothing. Those
+ * spans are not started at all, and the upstreams get the SERVER span's `traceparent`, unsampled.
+ *
+ * @example
+ * const span = spansUnder(telemetry, parent) ? telemetry.tracer.startSpan('aggregate', {}, parent) : undefined;
+ */
+export function spansUnder(telemetry: Telemetry, parent: Context): boolean {
+  if (!telemetry.traces) return false;
+  const span = trace.getSpan(parent);
+  return span === undefined || span.isRecording() || span.spanContext().isRemote === true;
+}
+
+/**
  * The low-cardinality `error.type` for a failure: `timeout`, `deadline_exceeded`, the HTTP
  * status for `http_status` (`503`), `network`, ...
  */

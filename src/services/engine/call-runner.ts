@@ -5,7 +5,7 @@ import type { Outcome, Scope } from '../../lib/scope.ts';
 import { isSpanContextValid, trace, type Attributes, type Context, type Link, type SpanContext, type SpanOptions } from '@opentelemetry/api';
 import { callObserver } from '../call-observer.ts';
 import type { CompiledCall } from '../plan/types.ts';
-import { endWithFailure, type Telemetry } from '../telemetry.ts';
+import { endWithFailure, spansUnder, type Telemetry } from '../telemetry.ts';
 import { resolveRef, type TemplateContext } from '../template.ts';
 import type { CallFn, CallResult } from '../upstream/types.ts';
 import type { Outcomes } from './outcomes.ts';
@@ -43,7 +43,7 @@ export interface RunnerDeps {
  */
 export function runCall(call: CompiledCall, run: RunState, deps: RunnerDeps): Promise<CallState> {
   // Most calls depend on nothing: nothing to wait for.
-  if (call.dependsOn.length === 0) return deps.telemetry.traces ? traced(call, run, deps, [], undefined) : settle(call, run, deps, [], run.parent);
+  if (call.dependsOn.length === 0) return spansUnder(deps.telemetry, run.parent) ? traced(call, run, deps, [], undefined) : settle(call, run, deps, [], run.parent);
   return afterDependencies(call, run, deps);
 }
 
@@ -57,7 +57,7 @@ async function afterDependencies(call: CompiledCall, run: RunState, deps: Runner
       return [name, state] as const;
     }),
   );
-  return deps.telemetry.traces ? traced(call, run, deps, states, waitedFor) : settle(call, run, deps, states, run.parent);
+  return spansUnder(deps.telemetry, run.parent) ? traced(call, run, deps, states, waitedFor) : settle(call, run, deps, states, run.parent);
 }
 
 /**

@@ -8,7 +8,7 @@ import { Scope } from '../../lib/scope.ts';
 import { CALL_BUDGET_FRACTION } from '../plan/critical-path.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
 import { countSubrequests, TooManySubrequestsError } from '../subrequests.ts';
-import { createTelemetry, type Telemetry } from '../telemetry.ts';
+import { createTelemetry, spansUnder, type Telemetry } from '../telemetry.ts';
 import { renderBody, type TemplateContext } from '../template.ts';
 import { createAdaptiveLimit, createBulkhead, createUpstreamHealth, type UpstreamHealth } from '../upstream/runtime.ts';
 import { Flights } from '../cache/flights.ts';
@@ -122,7 +122,7 @@ export class Engine {
       const count = countSubrequests(endpoint, base);
       if (count.total > this.#maxSubrequests) throw new TooManySubrequestsError(endpoint, count, this.#maxSubrequests);
     }
-    const span = this.telemetry.traces
+    const span = spansUnder(this.telemetry, parent)
       ? this.telemetry.tracer.startSpan(
           `aggregate ${endpoint.id}`,
           { startTime: performance.now(), attributes: { 'tributary.endpoint': endpoint.path, 'tributary.calls': endpoint.calls.length } },
