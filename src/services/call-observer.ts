@@ -143,8 +143,9 @@ const itemLabel = (call: ObservedCall): Attributes => (call.item === undefined ?
 const ignoreResult = (): void => {};
 
 /**
- * With neither spans nor metrics recorded, all a call owes telemetry is the caller's trace
- * context on every attempt (`traceparent`, so the upstreams' own traces join the caller's).
+ * With neither spans nor metrics recorded (no SDK, or a request its sampler left out), all a call
+ * owes telemetry is the request's trace context on every attempt (`traceparent`: the caller's, or
+ * the unsampled SERVER span's, so the upstreams' own traces keep to the caller's decision).
  * One small object per call, no closures, no label sets.
  */
 class TraceContextOnly implements CallObserver {
