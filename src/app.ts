@@ -13,6 +13,7 @@ import { drainHook, registerHealth, type Readiness } from './routes/health.ts';
 import { acceptedHook, createAdmission, type AdmissionOptions } from './routes/admission.ts';
 import type { ServedRoutes } from './routes/served-routes.ts';
 import { compressionHook, type Compressor } from './routes/compression.ts';
+import type { Sha256 } from './lib/sha256.ts';
 import { requestFrame, type RequestHook } from './routes/request-frame.ts';
 
 /** What every app takes, whatever owns its engine. */
@@ -60,6 +61,11 @@ interface CommonDeps {
    * compresses `application/json`).
    */
   compressor?: Compressor;
+  /**
+   * SHA-256 for cache keys and ETags. Node: `nodeSha256` (`node:crypto`, synchronous, about a
+   * tenth of the CPU of WebCrypto's). Unset: WebCrypto's.
+   */
+  sha256?: Sha256;
 }
 
 /** One engine for the app (Node, tests): its bulkheads and breakers are shared by every request. */
@@ -110,7 +116,7 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
     engineHook = { name: 'engine', enter: (c) => void c.set('engine', engineFor(c.req.raw)) };
   } else {
     const telemetry = deps.telemetry ?? createTelemetry();
-    const shared = (engine = new Engine(deps.plan, deps.fetcher, { telemetry, ...deps.engine }));
+    const shared = (engine = new Engine(deps.plan, deps.fetcher, { telemetry, ...(deps.sha256 ? { sha256: deps.sha256 } : {}), ...deps.engine }));
     engineHook = { name: 'engine', enter: (c) => void c.set('engine', shared) };
   }
   const readiness = deps.readiness ?? alwaysReady;
@@ -138,6 +144,7 @@ export function createApp(deps: AppDeps | PerRequestAppDeps): App | { app: Hono<
     cutoff: deps.cutoff,
     log,
     guards,
+    sha256: deps.sha256,
   });
   app.notFound(notFound);
   app.onError(handleError);

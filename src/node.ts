@@ -36,6 +36,7 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { createApp } from './app.ts';
 import { nodeCompressor } from './node/compression.ts';
+import { nodeSha256 } from './node/sha256.ts';
 import { createReadiness } from './routes/health.ts';
 import { defaultMaxInFlight } from './routes/admission.ts';
 import { compilePlan, ConfigError, shareBulkheads, type Plan } from './services/plan/index.ts';
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
     admission: { maxInFlight },
     ...(servedRoutes ? { servedRoutes } : {}),
     compressor: nodeCompressor,
+    sha256: nodeSha256,
     log: logger.fault,
     docsScript: scalarScript,
     ...(logger.access ? { accessLog: logger.access } : {}),

@@ -11,5 +11,6 @@ export * from './retry-budget.ts';
 export * from './scope.ts';
 export * from './semaphore.ts';
 export * from './settled.ts';
+export * from './sha256.ts';
 export * from './sliding-window.ts';
 export * from './timeout.ts';

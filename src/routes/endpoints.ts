@@ -16,6 +16,7 @@ import { announcesBody, readJsonBody } from './request-body.ts';
 import { guarded, type RequestHook } from './request-frame.ts';
 import { streamAggregate } from './stream.ts';
 import { jsonBody } from './json-body.ts';
+import { webSha256, type Sha256 } from '../lib/sha256.ts';
 
 export interface EndpointRouteOptions {
   /** Largest client request body accepted, bytes. */
@@ -31,6 +32,8 @@ export interface EndpointRouteOptions {
   log: FaultLog;
   /** Hooks run around each endpoint request only (load shedding, the routes in flight), outermost first. */
   guards?: (endpoint: CompiledEndpoint) => RequestHook[];
+  /** Hashes the ETags of cacheable answers. Default WebCrypto's. */
+  sha256?: Sha256 | undefined;
 }
 
 /**
@@ -41,6 +44,7 @@ export interface EndpointRouteOptions {
 export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly CompiledEndpoint[], options: EndpointRouteOptions): void {
   // Every request in flight links its deadline to the cutoff: one listener each.
   if (options.cutoff) shareSignal(options.cutoff);
+  const sha256 = options.sha256 ?? webSha256;
   for (const endpoint of endpoints) {
     const aggregate = async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);
@@ -73,7 +77,7 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
           if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
           throw error;
         }
-        const answered = respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken));
+        const answered = respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken), sha256);
         return answered instanceof Promise ? await answered : answered;
       } finally {
         bodyRead?.dispose();
@@ -114,7 +118,7 @@ export function statusOf(result: AggregateResult, endpoint?: CompiledEndpoint): 
 const encoder = new TextEncoder();
 
 /** The JSON answer: at once, or once its ETag is hashed for an endpoint with `cacheControl`. */
-function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean): Response | Promise<Response> {
+function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean, sha256: Sha256): Response | Promise<Response> {
   // For the access log: the outcome travels on the context, the log line is written outside.
   c.set('aggregate', outcomeOf(result.complete, result.errors));
   const body = {
@@ -136,7 +140,7 @@ function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: Aggrega
   // time, and a weak validator says "the same content", not "the same bytes".
   const { cacheControl } = endpoint;
   if (cacheControl && status === 200 && result.complete) {
-    return weakEtag(encoder.encode(JSON.stringify(result.data))).then((etag) => {
+    return weakEtag(encoder.encode(JSON.stringify(result.data)), sha256).then((etag) => {
       headers['cache-control'] = cacheControl;
       headers.etag = etag;
       if (noneMatch(c.req.header('if-none-match'), etag)) return answer(c, null, 304, headers);

@@ -4,6 +4,7 @@ import { Deadline } from '../../lib/deadline.ts';
 import { abortReason, cancelled } from '../../lib/errors.ts';
 import { monotonic, type Clock } from '../../lib/clock.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
+import { webSha256 } from '../../lib/sha256.ts';
 import { Scope } from '../../lib/scope.ts';
 import { CALL_BUDGET_FRACTION } from '../plan/critical-path.ts';
 import type { CompiledCall, CompiledEndpoint, CompiledUpstream, Plan } from '../plan/types.ts';
@@ -239,6 +240,7 @@ function cacheDeps(plan: Plan, options: EngineOptions, clock: Clock): CacheDeps 
     now,
     clock,
     background: options.background ?? ((work) => void work.catch(() => {})),
+    sha256: options.sha256 ?? webSha256,
   };
 }
 

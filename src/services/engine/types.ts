@@ -1,5 +1,6 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { ErrorCode } from '../../lib/errors.ts';
+import type { Sha256 } from '../../lib/sha256.ts';
 import type { CacheStatus, CacheStore } from '../cache/store.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { HealthByUpstream } from '../upstream/runtime.ts';
@@ -99,6 +100,8 @@ export interface EngineOptions {
   background?: (work: Promise<unknown>) => void;
   /** Wall clock for cache entries, epoch ms. Default `Date.now`. */
   now?: () => number;
+  /** Hashes cache keys. Default WebCrypto's; Node passes `nodeSha256` (`node:crypto`, about a tenth of the CPU). */
+  sha256?: Sha256;
 }
 
 /** What one `run()` may ask for beyond its result (streaming). */

@@ -1,4 +1,5 @@
 import { Deadline } from '../../lib/deadline.ts';
+import type { Sha256 } from '../../lib/sha256.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { TributaryError } from '../../lib/errors.ts';
 import { freshFor } from '../cache/freshness.ts';
@@ -19,6 +20,8 @@ export interface CacheDeps {
   clock: Clock;
   /** Keeps work that outlives the request alive (Workers: `ctx.waitUntil`); it never rejects. */
   background: (work: Promise<unknown>) => void;
+  /** Hashes the keys (the headers a call sends). */
+  sha256: Sha256;
 }
 
 /**
@@ -48,7 +51,7 @@ export function cacheLayer(call: CompiledCall, deps: CacheDeps): Layer {
       return { ...result, ...(result.ok ? {} : { error: relabel(result.error, leader, ctx.label) }), attempts: 0, waitMs: 0, cache: 'coalesced' };
     };
     return async function cached(ctx) {
-      const key = await cacheKey(ctx.request);
+      const key = await cacheKey(ctx.request, deps.sha256);
       const result = cache ? await fromCache(key, ctx, deps, send, load) : await send(ctx, key);
       ctx.observer.cache(ctx, result.cache ?? 'miss');
       return result;
