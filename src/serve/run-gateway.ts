@@ -1,4 +1,5 @@
 import { createApp } from '../app.ts';
+import type { Sha256 } from '../lib/sha256.ts';
 import { defaultMaxInFlight } from '../routes/admission.ts';
 import { createReadiness } from '../routes/health.ts';
 import { demoConfig } from '../services/demo-config.ts';
@@ -32,6 +33,8 @@ export interface EntryRuntime {
   exit(code: number): void;
   /** Starts the runtime's OpenTelemetry from the OTEL_* variables, once the logger is up. */
   startTelemetry?(env: Env, logger: EntryLogger): Promise<EntryTelemetry>;
+  /** SHA-256 for cache keys and ETags (Deno, Bun: `node:crypto`'s, synchronous). Unset: WebCrypto's. */
+  sha256?: Sha256;
 }
 
 /** The transport: the runtime's own fetch, which honours `init.signal` (an abort frees the connection). */
@@ -88,6 +91,7 @@ export async function runGateway(runtime: EntryRuntime): Promise<void> {
     log: logger.fault,
     ...(logger.access ? { accessLog: logger.access } : {}),
     ...(env.TRIBUTARY_DEBUG_TOKEN ? { debugToken: env.TRIBUTARY_DEBUG_TOKEN } : {}),
+    ...(runtime.sha256 ? { sha256: runtime.sha256 } : {}),
   });
 
   const { port, host } = settings;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitWithin, type NodeProcess } from '../integration/node-process.ts';
 import { eventually } from '../integration/gateway-server.ts';
 import { startUpstream, type Upstream } from '../support/upstream-server.ts';
+import { weakEtag } from '../../src/routes/etag.ts';
 import { assertRuntime, RUNTIMES, startUnder, type Runtime } from './runtimes.ts';
 
 let upstream: Upstream;
@@ -94,6 +95,20 @@ describe.each([RUNTIMES.deno, RUNTIMES.bun])('the $label entry', (runtime) => {
       await answer;
       await eventually(() => upstream.stats(scope).aborted === 1, 5000);
       expect(upstream.stats(scope).inFlight).toBe(0);
+    });
+
+    it('caches a call and gives the ETag Node would give, answering 304 to it', async () => {
+      const first = await fetch(`${url}/v1/cached/5`);
+      expect(first.status).toBe(200);
+      const body = (await first.json()) as { data: { cached: { id: string } } };
+      expect(body.data.cached.id).toBe('5');
+      // The digest is the runtime's node:crypto one; Node (and WebCrypto) give the same bytes.
+      expect(first.headers.get('etag')).toBe(await weakEtag(new TextEncoder().encode(JSON.stringify(body.data))));
+      const again = await fetch(`${url}/v1/cached/5`, { headers: { 'if-none-match': first.headers.get('etag') ?? '' } });
+      expect(again.status).toBe(304);
+      const cachedAgain = (await (await fetch(`${url}/v1/cached/5`)).json()) as { meta: { cache?: Record<string, string> } };
+      expect(cachedAgain.meta.cache).toEqual({ cached: 'hit' });
+      expect(upstream.stats(scope).byPath['/json/5']).toBe(1);
     });
 
     it('on SIGTERM answers /readyz 503 for TRIBUTARY_SHUTDOWN_DELAY_MS, lets the request in flight finish, then exits 0', async () => {
