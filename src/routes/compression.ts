@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { UNMATCHED_ROUTE, type AppEnv, type FaultLog } from './errors.ts';
+import { logRequestFault, type AppEnv, type FaultLog } from './errors.ts';
 import type { RequestHook } from './request-frame.ts';
 
 export type Encoding = 'br' | 'gzip';
@@ -79,9 +79,7 @@ async function compressWhole(c: Context<AppEnv>, res: Response, compressor: Comp
     headers.set('content-encoding', encoding);
   } catch (error) {
     // The bytes are read: the answer is rebuilt from them, with its own headers.
-    const requestId = c.get('requestId') ?? '-';
-    const route = c.get('route') ?? UNMATCHED_ROUTE;
-    log?.(`request ${requestId} (${c.req.method} ${route}): compressing the answer (${encoding}) failed; it was sent uncompressed`, error, { requestId, method: c.req.method, route });
+    if (log) logRequestFault(log, c, `compressing the answer (${encoding}) failed; it was sent uncompressed`, error);
   }
   headers.set('content-length', String(body.byteLength));
   replaceAnswer(c, new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers }));

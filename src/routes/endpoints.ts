@@ -16,7 +16,7 @@ import { announcesBody, readJsonBody } from './request-body.ts';
 import { guarded, type RequestHook } from './request-frame.ts';
 import { streamAggregate } from './stream.ts';
 import { jsonBody } from './json-body.ts';
-import { webSha256, type Sha256 } from '../lib/sha256.ts';
+import type { Sha256 } from '../lib/sha256.ts';
 
 export interface EndpointRouteOptions {
   /** Largest client request body accepted, bytes. */
@@ -44,7 +44,6 @@ export interface EndpointRouteOptions {
 export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly CompiledEndpoint[], options: EndpointRouteOptions): void {
   // Every request in flight links its deadline to the cutoff: one listener each.
   if (options.cutoff) shareSignal(options.cutoff);
-  const sha256 = options.sha256 ?? webSha256;
   for (const endpoint of endpoints) {
     const aggregate = async function aggregate(c: Context<AppEnv>): Promise<Response> {
       c.set('route', endpoint.path);
@@ -77,7 +76,7 @@ export function registerEndpoints(app: Hono<AppEnv>, endpoints: readonly Compile
           if (error instanceof TooManySubrequestsError) return tooManySubrequests(c, error);
           throw error;
         }
-        const answered = respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken), sha256);
+        const answered = respond(c, endpoint, result, isTrusted(c.req.header('x-tributary-debug'), options.debugToken), options.sha256);
         return answered instanceof Promise ? await answered : answered;
       } finally {
         bodyRead?.dispose();
@@ -118,7 +117,7 @@ export function statusOf(result: AggregateResult, endpoint?: CompiledEndpoint): 
 const encoder = new TextEncoder();
 
 /** The JSON answer: at once, or once its ETag is hashed for an endpoint with `cacheControl`. */
-function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean, sha256: Sha256): Response | Promise<Response> {
+function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: AggregateResult, trusted: boolean, sha256: Sha256 | undefined): Response | Promise<Response> {
   // For the access log: the outcome travels on the context, the log line is written outside.
   c.set('aggregate', outcomeOf(result.complete, result.errors));
   const body = {

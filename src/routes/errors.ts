@@ -50,6 +50,19 @@ export interface FaultFields {
 /** The `route` of a request that matched no route (404, CORS preflight): one fixed value, so logs and metrics stay low-cardinality. */
 export const UNMATCHED_ROUTE = '(unmatched)';
 
+/**
+ * Reports a fault that leaves the request's answer as it is (a hook after the answer, a
+ * compression that failed): `request <id> (<METHOD> <route>): <what>`, with the same fields.
+ *
+ * @example
+ * logRequestFault(log, c, 'access log failed after the answer', error);
+ */
+export function logRequestFault(log: FaultLog, c: Context<AppEnv>, what: string, error: unknown): void {
+  const requestId = c.get('requestId') ?? '';
+  const route = c.get('route') ?? UNMATCHED_ROUTE;
+  log(`request ${requestId} (${c.req.method} ${route}): ${what}`, error, { requestId, method: c.req.method, route });
+}
+
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's `x-request-id` when it is a plain token, else a new UUID. */

@@ -1,7 +1,7 @@
 import { context, type Context as TraceContext } from '@opentelemetry/api';
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
 import { carryAnswerHeaders } from './answer-headers.ts';
-import { UNMATCHED_ROUTE, type AppEnv, type FaultLog } from './errors.ts';
+import { logRequestFault, type AppEnv, type FaultLog } from './errors.ts';
 
 /**
  * One concern every request passes through (its id, its span, its log line, load shedding …),
@@ -117,9 +117,7 @@ function finish(hooks: readonly RequestHook[], entered: number, c: Context<AppEn
       try {
         hook.done(c);
       } catch (error) {
-        const requestId = c.get('requestId') ?? '';
-        const route = c.get('route') ?? UNMATCHED_ROUTE;
-        log(`request ${requestId} (${c.req.method} ${route}): ${hook.name} failed after the answer`, error, { requestId, method: c.req.method, route });
+        logRequestFault(log, c, `${hook.name} failed after the answer`, error);
       }
     }
   };

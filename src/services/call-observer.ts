@@ -31,13 +31,14 @@ export interface ObservedCall {
  * const observer = callObserver(telemetry, { upstream, route: '/v1/dashboard/:userId', urlTemplate: '/users/{params.userId}', parent: callContext, spans: true });
  */
 export function callObserver(telemetry: Telemetry, call: ObservedCall): CallObserver {
-  if (!telemetry.metrics && !spansUnder(telemetry, call.parent)) {
+  const spans = spansUnder(telemetry, call.parent);
+  if (!telemetry.metrics && !spans) {
     // Nothing to record (no SDK, or a request its sampler left out); and nothing to pass on
     // either when the caller sent no trace context (the request's context is then the empty
     // one): no observer of its own per call.
     return call.parent === EMPTY_CONTEXT ? silentObserver : new TraceContextOnly(call.parent, call.upstream);
   }
-  return new RecordingObserver(telemetry, call);
+  return new RecordingObserver(telemetry, call, spans);
 }
 
 /**
@@ -52,10 +53,11 @@ class RecordingObserver implements CallObserver {
   readonly #spans: boolean;
   readonly #callSpan: Span | undefined;
 
-  constructor(telemetry: Telemetry, call: ObservedCall) {
+  /** `spansUnderParent`: spans under the call's parent could be recorded ({@link spansUnder}). */
+  constructor(telemetry: Telemetry, call: ObservedCall, spansUnderParent: boolean) {
     this.#telemetry = telemetry;
     this.#call = call;
-    this.#spans = call.spans && spansUnder(telemetry, call.parent);
+    this.#spans = call.spans && spansUnderParent;
     this.#callSpan = telemetry.traces ? trace.getSpan(call.parent) : undefined;
   }
 
