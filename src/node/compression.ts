@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import { brotliCompress, constants, createBrotliCompress, createGzip, gzip } from 'node:zlib';
+import { brotliCompress, brotliCompressSync, constants, createBrotliCompress, createGzip, gzip, gzipSync, type BrotliOptions } from 'node:zlib';
 import type { Compressor } from '../routes/compression.ts';
 
 /**
@@ -22,14 +22,30 @@ export const nodeCompressor: Compressor = {
     return Duplex.toWeb(zlib) as ReadableWritablePair<Uint8Array, Uint8Array>;
   },
   compress(encoding, body) {
+    if (body.byteLength <= ON_LOOP_BYTES) {
+      try {
+        return Promise.resolve(encoding === 'br' ? brotliCompressSync(body, wholeBrotli(body)) : gzipSync(body));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
     return new Promise((resolve, reject) => {
       const done = (error: Error | null, result: Buffer): void => (error ? reject(error) : resolve(result));
-      if (encoding === 'br') {
-        // The size lets the encoder size its buffers for this body instead of for a stream.
-        brotliCompress(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength } }, done);
-      } else {
-        gzip(body, done);
-      }
+      if (encoding === 'br') brotliCompress(body, wholeBrotli(body), done);
+      else gzip(body, done);
     });
   },
 };
+
+/**
+ * Bodies up to this size are compressed on the event loop, at once: for them the hop to libuv's
+ * thread pool and back costs more time than the compression (a 4 KiB answer: about 0.1 ms to
+ * compress, 0.3–0.6 ms more through the pool in a busy gateway). Larger ones go to the pool, so
+ * the loop is never held longer than this much compression takes (about 0.2 ms).
+ */
+export const ON_LOOP_BYTES = 32 * 1024;
+
+/** Brotli for a whole body: the size lets the encoder size its buffers for it instead of for a stream. */
+function wholeBrotli(body: Uint8Array): BrotliOptions {
+  return { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength } };
+}

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { logRequestFault, type AppEnv, type FaultLog } from './errors.ts';
+import { bodyBytes } from './json-body.ts';
 import type { RequestHook } from './request-frame.ts';
 
 export type Encoding = 'br' | 'gzip';
@@ -71,7 +72,8 @@ function compress(c: Context<AppEnv>, compressor: Compressor, log: FaultLog | un
  * an encoding accepts none too), and the failure is logged once for the request.
  */
 async function compressWhole(c: Context<AppEnv>, res: Response, compressor: Compressor, encoding: Encoding, log: FaultLog | undefined): Promise<void> {
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  // The bytes the answer was made from, when the route kept them: not read back from the Response.
+  const bytes = bodyBytes(res) ?? new Uint8Array(await res.arrayBuffer());
   const headers = new Headers(res.headers);
   let body: Uint8Array = bytes;
   try {

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { openApiDocument, type OpenApiOptions } from '../services/openapi/index.ts';
 import type { Plan } from '../services/plan/index.ts';
 import type { AppEnv } from './errors.ts';
-import { jsonBody } from './json-body.ts';
+import { bodied, jsonBody } from './json-body.ts';
 
 /**
  * The API reference's browser script (Scalar's standalone bundle), served by the gateway itself
@@ -40,7 +40,7 @@ export function registerDocs(app: Hono<AppEnv>, plan: Plan, options: DocsOptions
   const length = String(bytes);
   app.get('/openapi.json', function openApi(c) {
     c.set('route', '/openapi.json');
-    return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8', 'content-length': length, 'cache-control': 'no-cache' });
+    return bodied(c.body(body, 200, { 'content-type': 'application/json; charset=utf-8', 'content-length': length, 'cache-control': 'no-cache' }), body);
   });
   const { script } = options;
   if (script) {

@@ -15,7 +15,7 @@ import { answerFormat } from './negotiate.ts';
 import { announcesBody, readJsonBody } from './request-body.ts';
 import { guarded, type RequestHook } from './request-frame.ts';
 import { streamAggregate } from './stream.ts';
-import { jsonBody } from './json-body.ts';
+import { bodied, jsonBody } from './json-body.ts';
 import type { Sha256 } from '../lib/sha256.ts';
 
 export interface EndpointRouteOptions {
@@ -152,7 +152,7 @@ function respond(c: Context<AppEnv>, endpoint: CompiledEndpoint, result: Aggrega
 function withBody(c: Context<AppEnv>, payload: string | Uint8Array<ArrayBuffer>, bytes: number, status: number, headers: Record<string, string>): Response {
   headers['content-type'] = 'application/json';
   headers['content-length'] = String(bytes);
-  return answer(c, payload, status, headers);
+  return bodied(answer(c, payload, status, headers), payload);
 }
 
 type Parsed =

@@ -1,7 +1,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeCompressor } from '../../src/node/compression.ts';
+import { nodeCompressor, ON_LOOP_BYTES } from '../../src/node/compression.ts';
 import { startUpstream, type Upstream } from '../support/upstream-server.ts';
 import { bulkheads, eventually, startGateway, type RunningGateway } from './gateway-server.ts';
 
@@ -22,6 +22,7 @@ beforeAll(async () => {
           calls: { slow: { upstream: 'u', path: '/delay/1500/slow' }, fast: { upstream: 'u', path: '/json/fast' } },
         },
         { path: '/v1/big', calls: { big: { upstream: 'u', path: '/huge/4000' } } },
+        { path: '/v1/bigger', calls: { big: { upstream: 'u', path: '/huge/100000' } } },
         { path: '/v1/small', calls: { small: { upstream: 'u', path: '/json/s' } } },
         { path: '/v1/hang', deadlineMs: 8000, calls: { fast: { upstream: 'u', path: '/json/f' }, hung: { upstream: 'u', path: '/hang/h' } } },
         {
@@ -110,6 +111,17 @@ describe('compressed JSON answers on Node', () => {
     expect(body.meta.complete).toBe(true);
     expect(Number(answer.res.headers['content-length'])).toBe(answer.received());
     expect(answer.received()).toBeLessThan(text.length / 2);
+  });
+
+  it('compresses an answer larger than what is compressed on the event loop, whole', async () => {
+    const plain = await request('/v1/bigger', {});
+    const text = (await collect(plain)).map((l) => l.line).join('\n');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(ON_LOOP_BYTES);
+    const answer = await request('/v1/bigger', { 'accept-encoding': 'br' });
+    expect(answer.res.headers['content-encoding']).toBe('br');
+    const decoded = (await collect(answer)).map((l) => l.line).join('\n');
+    expect(JSON.parse(decoded).data).toEqual(JSON.parse(text).data);
+    expect(Number(answer.res.headers['content-length'])).toBe(answer.received());
   });
 
   it('compresses the OpenAPI document too, with its compressed length', async () => {

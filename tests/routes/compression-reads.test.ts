@@ -5,11 +5,15 @@
  */
 import { Hono } from 'hono';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../src/app.ts';
 import { nodeCompressor } from '../../src/node/compression.ts';
 import { compressionHook, replaceAnswer, type Compressor } from '../../src/routes/compression.ts';
 import { onError, type AppEnv, type FaultLog } from '../../src/routes/errors.ts';
+import { bodied } from '../../src/routes/json-body.ts';
 import { requestFrame } from '../../src/routes/request-frame.ts';
+import { compilePlan } from '../../src/services/plan/index.ts';
+import { fakeFetcher, json as upstreamJson } from '../services/fake-fetcher.ts';
 
 const bodyOf = Object.getOwnPropertyDescriptor(Response.prototype, 'body')?.get as (this: Response) => ReadableStream | null;
 
@@ -70,6 +74,42 @@ describe('compression reads only what it compresses', () => {
     expect(Number(res.headers.get('content-length'))).toBe(compressed.byteLength);
     expect(compressed.byteLength).toBeLessThan(json.length / 10);
     expect(gunzipSync(compressed).toString()).toBe(json);
+  });
+
+  for (const [kind, json] of [
+    ['ASCII', JSON.stringify({ text: 'x'.repeat(4096) })],
+    ['UTF-8', JSON.stringify({ text: 'é'.repeat(4096) })],
+  ] as const) {
+    it(`compresses an answer the route made from its ${kind} text from that text, without reading the answer back`, async () => {
+      const payload = kind === 'ASCII' ? json : new TextEncoder().encode(json);
+      const made = counted(json);
+      const res = await appAnswering(bodied(made.response, payload)).request('/', { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.headers.get('content-encoding')).toBe('gzip');
+      expect(made.reads()).toBe(0);
+      const compressed = new Uint8Array(await res.arrayBuffer());
+      expect(Number(res.headers.get('content-length'))).toBe(compressed.byteLength);
+      expect(gunzipSync(compressed).toString()).toBe(json);
+    });
+  }
+
+  it("compresses an endpoint's answer from the text the endpoint made, without reading the answer back", async () => {
+    const plan = compilePlan({
+      upstreams: { u: { baseUrl: 'http://u.test' } },
+      endpoints: [{ path: '/v1/items', calls: { items: { upstream: 'u', path: '/items' } } }],
+    });
+    const items = Array.from({ length: 100 }, (_, i) => ({ id: String(i), name: `Item ${i}` }));
+    const { app } = createApp({ plan, fetcher: fakeFetcher(() => upstreamJson(items)).fetcher, compressor: nodeCompressor });
+    const read = vi.spyOn(Response.prototype, 'arrayBuffer');
+    try {
+      const res = await app.request('/v1/items', { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.headers.get('content-encoding')).toBe('gzip');
+      // Whatever else read its body (the upstream's answer), the gateway's answer was not read back.
+      expect(read.mock.contexts.some((r) => (r as Response).headers.has('x-aggregate-complete'))).toBe(false);
+      const body = JSON.parse(gunzipSync(new Uint8Array(await res.arrayBuffer())).toString()) as { data: { items: unknown } };
+      expect(body.data.items).toEqual(items);
+    } finally {
+      read.mockRestore();
+    }
   });
 
   it('keeps the status and every header but the length of a compressed answer: a 502 with cookies and an ETag', async () => {
