@@ -73,23 +73,8 @@ export async function warmUntil(url: string, connections: number, minS: number, 
 }
 
 /**
- * One measured run of `throughputDurationS` on a contender, right after `prerollS` of the same
- * load unmeasured: every run then starts from a contender that was just busy, whatever the order.
- */
-export async function measuredRun(ctx: Ctx, options: { url: string; connections: number; pid: number | undefined; tree?: boolean }): Promise<MeasuredRun> {
-  const s = ctx.settings;
-  const preroll = s.prerollS > 0 ? (await load({ url: options.url, connections: options.connections, durationS: s.prerollS })).responses : 0;
-  return { ...(await load({ ...options, durationS: s.throughputDurationS })), prerollResponses: preroll };
-}
-
-export interface MeasuredRun extends LoadResult {
-  /** Responses to the unmeasured load just before the run (they sent spans too, in scenario 4). */
-  prerollResponses: number;
-}
-
-/**
  * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput: each
- * warmed up ({@link warmUp}), then `rounds` rounds of {@link measuredRun} with the contenders in
+ * warmed up ({@link warmUp}), then `rounds` rounds of `throughputDurationS` with the contenders in
  * turn, in {@link rotated} order (A B C, B C A, …), so a machine that slows down mid-run weighs
  * on all of them. `tree` counts the CPU of a contender's child processes too. Returns each
  * contender's runs, by name. `processes`: how many serving processes a contender has (its warm-up
@@ -105,7 +90,7 @@ export async function loadInRounds(
   for (const c of contenders) await warmUp(ctx, c, connections, tag, processes?.(c) ?? 1);
   for (let round = 1; round <= s.rounds; round++) {
     for (const c of rotated(contenders, round)) {
-      const r = await measuredRun(ctx, { url: c.aggUrl, connections, pid: c.child.pid, tree });
+      const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });
       runs.get(c.name)?.push(r);
       ctx.log(
         `${tag} · round ${round}/${s.rounds} · ${c.name}: ${Math.round(r.rps)} req/s, ` +

@@ -15,9 +15,8 @@ export interface RunInfo {
 function warmUpText(s: Settings): string {
   const longer = s.warmupRequests > 0 && [2, 4, 7].some((id) => s.scenarios.has(id));
   const counted = `until it had answered ${s.warmupRequests.toLocaleString('en-US')} requests (at most ${WARMUP_MAX_S} s)`;
-  const preroll = s.prerollS > 0 && [2, 4, 7].some((id) => s.scenarios.has(id)) ? `, and ${s.prerollS} s of the same load unmeasured right before each measured run of 2, 4 and 7` : '';
-  if (s.warmupS > 0) return `after ${s.warmupS} s of warm-up per contender${longer ? `, in scenarios 2, 4 and 7 then ${counted}` : ''}${preroll}`;
-  return `${longer ? `without warm-up, except in scenarios 2, 4 and 7: each contender ${counted}` : 'without warm-up'}${preroll}`;
+  if (s.warmupS > 0) return `after ${s.warmupS} s of warm-up per contender${longer ? `, in scenarios 2, 4 and 7 then ${counted}` : ''}`;
+  return longer ? `without warm-up, except in scenarios 2, 4 and 7: each contender ${counted}` : 'without warm-up';
 }
 
 /** latest.md: the table the README quotes. */

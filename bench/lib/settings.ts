@@ -7,8 +7,6 @@
  *   BENCH_WARMUP_REQUESTS=n  scenarios 2, 4 and 7: each contender is warmed up (after BENCH_WARMUP_S)
  *                         until it has answered n requests with a 2xx (n per serving process), for at
  *                         most 60 s in all (default 30000; quick 0; 0: off)
- *   BENCH_PREROLL_S=s     scenarios 2, 4 and 7: unmeasured load on a contender right before each of its
- *                         measured runs, so that no run follows a long idle time (default 1, quick 0)
  *   BENCH_SCENARIOS=1,3   run only these scenarios (1-12; default all)
  *   BENCH_SEQ_SCALE=x     scenario 8: the articles' 2 s and 3 s calls scaled by x (default 0.1, quick 0.05)
  *   BENCH_RESILIENCE_CALLS=n  client calls per contender and case in scenario 6 (default 2000, quick 300)
@@ -35,13 +33,6 @@ export interface Settings {
    * thousand). Bounded by {@link WARMUP_MAX_S}.
    */
   warmupRequests: number;
-  /**
-   * Scenarios 2, 4 and 7: unmeasured load on a contender right before each of its measured runs,
-   * s (0: none). Without it, a contender's first round follows the time the others took to warm
-   * up (about 100 s for the first one warmed in scenario 2), and a process that has idled that
-   * long runs slower for its next few seconds: the first-warmed contender paid for the order.
-   */
-  prerollS: number;
   /** Scenario 3: calls per request, and per-request limits (0 = unlimited). */
   widths: number[];
   limits: number[];
@@ -78,7 +69,6 @@ export function readSettings(env: NodeJS.ProcessEnv, benchDir: string): Settings
     // V8 keeps getting faster for several seconds of load (tiering, heap sizing): warm up well.
     warmupS: env.BENCH_WARMUP_S === undefined ? (quick ? 0 : 3) : Math.max(0, Number(env.BENCH_WARMUP_S) || 0),
     warmupRequests: count(env.BENCH_WARMUP_REQUESTS, quick ? 0 : 30_000),
-    prerollS: env.BENCH_PREROLL_S === undefined ? (quick ? 0 : 1) : Math.max(0, Number(env.BENCH_PREROLL_S) || 0),
     // The quick run keeps the extremes only, so it stays near a minute.
     widths: quick ? [10, 1000] : [10, 100, 1000],
     limits: quick ? [0, 100, 10] : [0, 100, 50, 10],

@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_DIR } from '../lib/contenders.ts';
-import { measuredRun, startContenders, stopContenders, warmUp, type Ctx } from '../lib/context.ts';
-import type { LoadResult } from '../lib/load.ts';
+import { startContenders, stopContenders, warmUp, type Ctx } from '../lib/context.ts';
+import { load, type LoadResult } from '../lib/load.ts';
 import { readyLine, spawnNode } from '../lib/processes.ts';
 import type { Row, ScenarioResult } from '../lib/result.ts';
 import { figure, ratio, rotated, type Figure } from '../lib/stats.ts';
@@ -52,9 +52,9 @@ export async function tracing(ctx: Ctx): Promise<ScenarioResult> {
       }
       for (let round = 1; round <= s.rounds; round++) {
         for (const c of rotated(contenders, round)) {
-          const r = await measuredRun(ctx, { url: c.aggUrl, connections: CONNECTIONS, pid: c.child.pid });
+          const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.throughputDurationS, pid: c.child.pid });
           runs.get(c.name)?.push(r);
-          if (c.name === 'tracing on') onResponses += r.responses + r.prerollResponses;
+          if (c.name === 'tracing on') onResponses += r.responses;
           ctx.log(`4 tracing · round ${round}/${s.rounds} · ${c.name}: ${Math.round(r.rps)} req/s, ${(r.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req`);
         }
       }
