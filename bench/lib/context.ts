@@ -73,10 +73,13 @@ export async function warmUntil(url: string, connections: number, minS: number, 
 }
 
 /**
- * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput: each
- * warmed up ({@link warmUp}), then `rounds` rounds of `throughputDurationS` with the contenders in
- * turn, in {@link rotated} order (A B C, B C A, …), so a machine that slows down mid-run weighs
- * on all of them. `tree` counts the CPU of a contender's child processes too. Returns each
+ * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput:
+ * `rounds` rounds of `throughputDurationS` with the contenders in turn, in {@link rotated} order
+ * (A B C, B C A, …), so a machine that slows down mid-run weighs on all of them. Each contender
+ * is warmed up ({@link warmUp}) right before its first measured run, not all of them before the
+ * first round: a process left idle for a minute or two spends up to 2.5 times its CPU per request
+ * in its first seconds of load again, and warming them all first left the first one warmed idle
+ * the longest (about 115 s for Tributary in scenario 2 at 20 ms, none for the last). `tree` counts the CPU of a contender's child processes too. Returns each
  * contender's runs, by name. `processes`: how many serving processes a contender has (its warm-up
  * is that many times longer).
  */
@@ -87,9 +90,9 @@ export async function loadInRounds(
 ): Promise<Map<string, LoadResult[]>> {
   const s = ctx.settings;
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
-  for (const c of contenders) await warmUp(ctx, c, connections, tag, processes?.(c) ?? 1);
   for (let round = 1; round <= s.rounds; round++) {
     for (const c of rotated(contenders, round)) {
+      if (round === 1) await warmUp(ctx, c, connections, tag, processes?.(c) ?? 1);
       const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });
       runs.get(c.name)?.push(r);
       ctx.log(
