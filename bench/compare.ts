@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { readSettings } from './lib/settings.ts';
 import { BENCH_DIR, startContender, type Contender, type UpstreamUrls } from './lib/contenders.ts';
 import { tracingEnv } from './scenarios/tracing.ts';
-import { log, warmUntil } from './lib/context.ts';
+import { log, warmInTurns } from './lib/context.ts';
 import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
@@ -72,12 +72,12 @@ async function main(): Promise<void> {
           startContender('tuned', upstreams, common),
         ])
       ).map((contender) => ({ contender, runs: [] }));
+      // Each side at its steady state before the rounds, warmed in turns (as `npm run bench`
+      // scenarios 2, 4 and 7): warmed first and then left idle, a side would lose part of it.
+      await warmInTurns(sides.map((side) => side.contender.aggUrl), connections, 2, sides.map(() => warmupRequests));
       for (let round = 0; round < rounds; round++) {
         // Rotate who goes first, so a machine that slows down mid-run does not favour one side.
         for (const side of rotated(sides, round + 1)) {
-          // Each side at its steady state, warmed right before its first measured run (as `npm run
-          // bench` scenarios 2, 4 and 7): warmed first and left idle, a side loses part of it.
-          if (round === 0) await warmUntil(side.contender.aggUrl, connections, 2, warmupRequests);
           side.runs.push(await load({ url: side.contender.aggUrl, connections, durationS: seconds, pid: side.contender.child.pid }));
         }
         log(`${delayMs} ms · round ${round + 1}/${rounds} · ${sides.map((s) => `${s.contender.name} ${Math.round(s.runs.at(-1)?.rps ?? 0)} req/s ${(s.runs.at(-1)?.cpuMsPerReq ?? 0).toFixed(3)} CPU ms/req`).join(' · ')}`);

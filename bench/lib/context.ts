@@ -45,41 +45,55 @@ export async function stopContenders(list: readonly Contender[]): Promise<void> 
 }
 
 /**
- * Unmeasured load on one contender before the rounds that compare it: `warmupS`, then more until
- * it has answered `warmupRequests` × `processes` requests with a 2xx (each serving process warms
- * up its own JIT), in at most {@link WARMUP_MAX_S}, so that the rounds see its steady state and
- * not V8 still optimising it. Returns the requests it answered.
+ * Unmeasured load before the rounds that compare contenders, so that the rounds see each one's
+ * steady state and not V8 still optimising it (each serving process warms up its own JIT): see
+ * {@link warmInTurns}. Logs what each answered; returns it, in the contenders' order.
  */
-export async function warmUp(ctx: Ctx, contender: Contender, connections: number, tag: string, processes = 1): Promise<number> {
+export async function warmUp(ctx: Ctx, contenders: readonly Contender[], connections: number, tag: string, processes: (c: Contender) => number = () => 1): Promise<number[]> {
   const s = ctx.settings;
   const started = performance.now();
-  const served = await warmUntil(contender.aggUrl, connections, s.warmupS, s.warmupRequests * processes);
-  if (served > 0) ctx.log(`${tag} · warm-up · ${contender.name}: ${served} requests in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const served = await warmInTurns(
+    contenders.map((c) => c.aggUrl),
+    connections,
+    s.warmupS,
+    contenders.map((c) => s.warmupRequests * processes(c)),
+  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  if (served.some((n) => n > 0)) ctx.log(`${tag} · warm-up in turns, ${seconds} s · ${contenders.map((c, i) => `${c.name}: ${served[i]} requests`).join(', ')}`);
   return served;
 }
 
+/** Load of one warm-up turn, s. */
+const TURN_S = 2;
+
 /**
- * Load on `url` for `minS`, then in runs of up to 2 s until `requests` were answered with a 2xx
- * or {@link WARMUP_MAX_S} have passed (the last run is cut to fit); the 2xx answers counted.
+ * Warm-up as unmeasured rounds: the `urls` take turns of {@link TURN_S} of load, in
+ * {@link rotated} order, until each has had at least `minS` of load and answered its `requests`
+ * with a 2xx, or has had {@link WARMUP_MAX_S} of load. One that is done keeps its turns until
+ * all are, so that none sits idle longer than a round: a process left idle for a minute or two
+ * spends up to 2.5 times its CPU per request in its first seconds of load again. (Warmed one
+ * after another, the first warmed sat idle the longest before the measured rounds: about 115 s
+ * for Tributary in scenario 2 at 20 ms.) Returns the 2xx answers each served.
  */
-export async function warmUntil(url: string, connections: number, minS: number, requests: number): Promise<number> {
-  const deadline = performance.now() + WARMUP_MAX_S * 1000;
-  let served = 0;
-  if (minS > 0) served += (await load({ url, connections, durationS: minS })).ok;
-  for (let left = (deadline - performance.now()) / 1000; served < requests && left >= 0.5; left = (deadline - performance.now()) / 1000) {
-    served += (await load({ url, connections, durationS: Math.min(2, Math.floor(left * 10) / 10) })).ok;
+export async function warmInTurns(urls: readonly string[], connections: number, minS: number, requests: readonly number[]): Promise<number[]> {
+  const served = urls.map(() => 0);
+  const loadedS = urls.map(() => 0);
+  const done = (i: number): boolean => loadedS[i]! >= WARMUP_MAX_S || (loadedS[i]! >= minS && served[i]! >= requests[i]!);
+  const order = urls.map((_, i) => i);
+  for (let turn = 1; !order.every(done); turn++) {
+    for (const i of rotated(order, turn)) {
+      served[i]! += (await load({ url: urls[i]!, connections, durationS: TURN_S })).ok;
+      loadedS[i]! += TURN_S;
+    }
   }
   return served;
 }
 
 /**
- * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput:
- * `rounds` rounds of `throughputDurationS` with the contenders in turn, in {@link rotated} order
- * (A B C, B C A, …), so a machine that slows down mid-run weighs on all of them. Each contender
- * is warmed up ({@link warmUp}) right before its first measured run, not all of them before the
- * first round: a process left idle for a minute or two spends up to 2.5 times its CPU per request
- * in its first seconds of load again, and warming them all first left the first one warmed idle
- * the longest (about 115 s for Tributary in scenario 2 at 20 ms, none for the last). `tree` counts the CPU of a contender's child processes too. Returns each
+ * Scenario 2's way of loading contenders, shared by the scenarios that compare throughput: each
+ * warmed up ({@link warmUp}), then `rounds` rounds of `throughputDurationS` with the contenders in
+ * turn, in {@link rotated} order (A B C, B C A, …), so a machine that slows down mid-run weighs
+ * on all of them. `tree` counts the CPU of a contender's child processes too. Returns each
  * contender's runs, by name. `processes`: how many serving processes a contender has (its warm-up
  * is that many times longer).
  */
@@ -90,9 +104,9 @@ export async function loadInRounds(
 ): Promise<Map<string, LoadResult[]>> {
   const s = ctx.settings;
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+  await warmUp(ctx, contenders, connections, tag, processes);
   for (let round = 1; round <= s.rounds; round++) {
     for (const c of rotated(contenders, round)) {
-      if (round === 1) await warmUp(ctx, c, connections, tag, processes?.(c) ?? 1);
       const r = await load({ url: c.aggUrl, connections, durationS: s.throughputDurationS, pid: c.child.pid, tree });
       runs.get(c.name)?.push(r);
       ctx.log(

@@ -46,13 +46,10 @@ export async function tracing(ctx: Ctx): Promise<ScenarioResult> {
     ]).then((lists) => lists.flat());
     const contenders = [offC, onC].filter((c) => c !== undefined);
     try {
+      const served = await warmUp(ctx, contenders, CONNECTIONS, '4 tracing');
+      onResponses += served[contenders.findIndex((c) => c.name === 'tracing on')] ?? 0;
       for (let round = 1; round <= s.rounds; round++) {
         for (const c of rotated(contenders, round)) {
-          // Warmed right before its first measured run, as in loadInRounds (idle undoes a warm-up).
-          if (round === 1) {
-            const served = await warmUp(ctx, c, CONNECTIONS, '4 tracing');
-            if (c.name === 'tracing on') onResponses += served;
-          }
           const r = await load({ url: c.aggUrl, connections: CONNECTIONS, durationS: s.throughputDurationS, pid: c.child.pid });
           runs.get(c.name)?.push(r);
           if (c.name === 'tracing on') onResponses += r.responses;
