@@ -1,6 +1,6 @@
 import { startContender, type Contender, type ContenderName, type StartOptions, type UpstreamUrls } from './contenders.ts';
 import { load, type LoadResult } from './load.ts';
-import { WARMUP_MAX_S, type Settings } from './settings.ts';
+import { WARMUP_MAX_S, WARMUP_TURN_S, type Settings } from './settings.ts';
 import { rotated } from './stats.ts';
 
 /** What every scenario gets from the orchestrator. */
@@ -63,11 +63,8 @@ export async function warmUp(ctx: Ctx, contenders: readonly Contender[], connect
   return served;
 }
 
-/** Load of one warm-up turn, s. */
-const TURN_S = 2;
-
 /**
- * Warm-up as unmeasured rounds: the `urls` take turns of {@link TURN_S} of load, in
+ * Warm-up as unmeasured rounds: the `urls` take turns of {@link WARMUP_TURN_S} of load, in
  * {@link rotated} order, until each has had at least `minS` of load and answered its `requests`
  * with a 2xx, or has had {@link WARMUP_MAX_S} of load. One that is done keeps its turns until
  * all are, so that none sits idle longer than a round: a process left idle for a minute or two
@@ -82,8 +79,8 @@ export async function warmInTurns(urls: readonly string[], connections: number, 
   const order = urls.map((_, i) => i);
   for (let turn = 1; !order.every(done); turn++) {
     for (const i of rotated(order, turn)) {
-      served[i]! += (await load({ url: urls[i]!, connections, durationS: TURN_S })).ok;
-      loadedS[i]! += TURN_S;
+      served[i]! += (await load({ url: urls[i]!, connections, durationS: WARMUP_TURN_S })).ok;
+      loadedS[i]! += WARMUP_TURN_S;
     }
   }
   return served;

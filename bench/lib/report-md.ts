@@ -1,7 +1,7 @@
 import type { Machine } from './machine.ts';
 import { cellText } from './format.ts';
 import type { ScenarioResult, Table } from './result.ts';
-import { WARMUP_MAX_S, type Settings } from './settings.ts';
+import { WARMUP_MAX_S, WARMUP_TURN_S, type Settings } from './settings.ts';
 import { WIDE_SPREAD } from './stats.ts';
 
 export interface RunInfo {
@@ -14,9 +14,9 @@ export interface RunInfo {
 /** What the contenders were warmed up with before their rounds. */
 function warmUpText(s: Settings): string {
   const longer = s.warmupRequests > 0 && [2, 4, 7].some((id) => s.scenarios.has(id));
-  const counted = `until it had answered ${s.warmupRequests.toLocaleString('en-US')} requests (at most ${WARMUP_MAX_S} s)`;
-  if (s.warmupS > 0) return `after ${s.warmupS} s of warm-up per contender${longer ? `, in scenarios 2, 4 and 7 then ${counted}` : ''}`;
-  return longer ? `without warm-up, except in scenarios 2, 4 and 7: each contender ${counted}` : 'without warm-up';
+  const counted = `in unmeasured rounds of ${WARMUP_TURN_S} s turns until each had answered ${s.warmupRequests.toLocaleString('en-US')} requests (at most ${WARMUP_MAX_S} s of its own load)`;
+  if (s.warmupS > 0) return `after ${s.warmupS} s of warm-up per contender${longer ? `, in scenarios 2, 4 and 7 ${counted}` : ''}`;
+  return longer ? `without warm-up, except in scenarios 2, 4 and 7: ${counted}` : 'without warm-up';
 }
 
 /** latest.md: the table the README quotes. */

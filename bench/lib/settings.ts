@@ -49,8 +49,10 @@ export interface Settings {
   entry: 'dist' | 'src';
 }
 
-/** The longest a contender is warmed up towards `warmupRequests`, s. */
+/** The longest a contender is warmed up towards `warmupRequests` (its own load, not counting the others' turns), s. */
 export const WARMUP_MAX_S = 60;
+/** Load per turn of the warm-up rounds (`warmInTurns` in context.ts), s. */
+export const WARMUP_TURN_S = 2;
 
 /** Every scenario, in the order they run. */
 export const SCENARIO_IDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
