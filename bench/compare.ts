@@ -18,8 +18,9 @@
  * BENCH_CONNECTIONS (50), BENCH_OLD_ENV (`NAME=value,NAME=value` for the old side only),
  * BENCH_NEW_ENV (the same, for this checkout's side only),
  * BENCH_TRACING (1: spans exported), BENCH_WARMUP_REQUESTS (each side's warm-up, as in `npm run
- * bench`: 30000 2xx answers, at most 60 s; 0: 2 s). The environment but OTEL_* is passed to every contender, so
- * TRIBUTARY_* settings apply to both Tributaries.
+ * bench`: 30000 2xx answers, at most 60 s; 0: 2 s), BENCH_PIN (1: the three sides on the last CPU,
+ * the load generator, upstreams and sink on the others; Linux, `taskset`, two CPUs or more). The
+ * environment but OTEL_* is passed to every contender, so TRIBUTARY_* settings apply to both Tributaries.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { load, type LoadResult } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { installCleanup, readyLine, spawnNode, stopAll } from './lib/processes.ts';
 import { baseCheckout, positiveSetting } from './lib/env-setting.ts';
+import { allowedCpus, pinningFromEnv, pinThisProcess } from './lib/pinning.ts';
 import { median, percentile, rotated } from './lib/stats.ts';
 
 interface Side {
@@ -50,10 +52,14 @@ async function main(): Promise<void> {
   const warmupRequests = readSettings(process.env, BENCH_DIR).warmupRequests;
   const oldSettings = settingsList('BENCH_OLD_ENV');
   const newSettings = settingsList('BENCH_NEW_ENV');
+  const pinning = pinningFromEnv(process.env.BENCH_PIN, () => allowedCpus(process.pid));
   installCleanup();
   const machine = describeMachine();
+  // Before any child starts: the upstreams and the sink inherit this process's CPUs.
+  if (pinning) pinThisProcess(pinning);
   log(`compare: this checkout (new) against ${baseRoot} (old${Object.keys(oldSettings).length > 0 ? `, with ${process.env.BENCH_OLD_ENV}` : ''})${Object.keys(newSettings).length > 0 ? `, new with ${process.env.BENCH_NEW_ENV}` : ''}, ${rounds} rounds × ${seconds} s, ${connections} connections${traced ? ', spans exported' : ''}`);
   log(`${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage}`);
+  if (pinning) log(`pinned: the three sides on CPU ${pinning.contenders}; load generator, upstreams${traced ? ', sink' : ''} on CPU ${pinning.others}`);
 
   const tmpDir = mkdtempSync(join(tmpdir(), 'tributary-compare-'));
   try {
@@ -64,7 +70,7 @@ async function main(): Promise<void> {
     const newEnv = { ...tracing, ...newSettings };
     const oldEnv = { ...tracing, ...oldSettings };
     for (const delayMs of delays) {
-      const common = { delayMs, tmpDir, limits: [] };
+      const common = { delayMs, tmpDir, limits: [], ...(pinning ? { cpus: pinning.contenders } : {}) };
       const sides: Side[] = (
         await Promise.all([
           startContender('tributary', upstreams, { ...common, label: 'new', env: newEnv }),

@@ -54,6 +54,8 @@ export interface StartOptions {
   entry?: 'dist' | 'src';
   /** Tributary only: the runtime and entry it runs on (scenario 9). Default Node. */
   runtime?: TributaryRuntime;
+  /** The CPUs the contender runs on (BENCH_PIN, bench/lib/pinning.ts); default: any. */
+  cpus?: string;
 }
 
 /** The runtimes Tributary has a native entry for (src/node.ts, src/deno.ts, src/bun.ts). */
@@ -78,14 +80,14 @@ export async function startContender(name: ContenderName, upstreams: UpstreamUrl
     const tribEnv = { ...env, TRIBUTARY_CONFIG: config };
     if (runtime === 'node') {
       const file = options.entry === 'dist' && !options.root ? join(ROOT, 'dist/js/node.js') : join(options.root ?? ROOT, 'src/node.ts');
-      child = spawnNode(label, file, tribEnv);
+      child = spawnNode(label, file, tribEnv, [], options.cpus);
     }
     else {
       const { command, args } = runtimeCommand(runtime, join(ROOT, `src/${runtime}.ts`), [config]);
-      child = spawnCommand(label, command, args, tribEnv);
+      child = spawnCommand(label, command, args, tribEnv, options.cpus);
     }
   } else {
-    child = spawnNode(label, join(BENCH_DIR, 'baselines', `${name}.ts`), { ...env, ...bases });
+    child = spawnNode(label, join(BENCH_DIR, 'baselines', `${name}.ts`), { ...env, ...bases }, [], options.cpus);
   }
   const url = `http://127.0.0.1:${port}`;
   const aggUrl = `${url}/v1/agg/1`;

@@ -19,14 +19,17 @@ export interface NodeChild {
   stop(): Promise<void>;
 }
 
-/** Starts `file` with this Node (24, type stripping) in its own process. */
-export function spawnNode(name: string, file: string, env: Record<string, string>, args: string[] = []): NodeChild {
-  return spawnCommand(name, process.execPath, ['--no-warnings', ...args, file], env);
+/** Starts `file` with this Node (24, type stripping) in its own process; on `cpus` only, when given (bench/lib/pinning.ts). */
+export function spawnNode(name: string, file: string, env: Record<string, string>, args: string[] = [], cpus?: string): NodeChild {
+  return spawnCommand(name, process.execPath, ['--no-warnings', ...args, file], env, cpus);
 }
 
-/** Starts any command (Deno, Bun) in its own process, tracked like {@link spawnNode}'s. */
-export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string>): NodeChild {
-  const proc = spawn(command, args, {
+/**
+ * Starts any command (Deno, Bun) in its own process, tracked like {@link spawnNode}'s. With
+ * `cpus`, under `taskset -c`, which runs the command in its own place (same pid) on those CPUs.
+ */
+export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string>, cpus?: string): NodeChild {
+  const proc = spawn(cpus === undefined ? command : 'taskset', cpus === undefined ? args : ['-c', cpus, command, ...args], {
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
